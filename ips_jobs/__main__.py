@@ -1,0 +1,3 @@
+from ips_jobs.cli import main
+
+main()

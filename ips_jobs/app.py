@@ -1,0 +1,49 @@
+"""The composition root: Settings -> database -> repository -> service -> WSGI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from ips_jobs.clock import Clock, SystemClock
+from ips_jobs.config import Settings
+from ips_jobs.domain.admin import Admin
+from ips_jobs.domain.passwords import PasswordChecker
+from ips_jobs.domain.service import JobService
+from ips_jobs.store import migrations
+from ips_jobs.store.database import Database
+from ips_jobs.store.repository import SqlJobRepository
+from ips_jobs.wire.schema import WSDL_DIR
+from ips_jobs.wire.soap import Dispatcher
+from ips_jobs.wire.wsgi import WsgiApp
+
+
+@dataclass(frozen=True)
+class Parts:
+    database: Database
+    repository: SqlJobRepository
+    service: JobService
+    admin: Admin
+
+
+def parts(settings: Settings, clock: Clock | None = None) -> Parts:
+    clock = clock or SystemClock()
+    database = Database(settings.database_url, pool_size=settings.threads)
+    repository = SqlJobRepository(database)
+    service = JobService(repository, clock, PasswordChecker(), ZoneInfo(settings.timezone))
+    return Parts(database, repository, service, Admin(repository, clock))
+
+
+def prepare(settings: Settings) -> None:
+    """What runs once before serving: migrations, then the demo account on an empty database."""
+    migrations.upgrade(settings.database_url)
+    if settings.seed_demo:
+        built = parts(settings)
+        built.admin.seed_demo()
+        built.database.dispose()
+
+
+def wsgi_app(settings: Settings) -> WsgiApp:
+    built = parts(settings)
+    dispatcher = Dispatcher(built.service, ZoneInfo(settings.timezone))
+    return WsgiApp(dispatcher, WSDL_DIR, settings.max_body_bytes)

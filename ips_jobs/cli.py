@@ -1,0 +1,196 @@
+"""The `ips-jobs` command. Every option can also be set with the IPS_* variable it names;
+a flag wins over the variable. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ips_jobs import __version__, app
+from ips_jobs.config import DEFAULT_DATABASE_URL, Settings, env_name
+from ips_jobs.domain import access
+from ips_jobs.errors import IpsJobsError
+
+F = Callable[..., Any]
+
+
+def _option(field: str, *decls: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(
+        *decls, field, default=None, help=f"{help} [env: {env_name(field)}]", **kwargs
+    )
+
+
+def database_option(f: F) -> F:
+    return _option(
+        "database_url",
+        "--database-url",
+        metavar="URL",
+        help=f"SQLAlchemy URL: sqlite:///FILE or postgresql://... (default {DEFAULT_DATABASE_URL})",
+    )(f)
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ips-jobs")
+def cli() -> None:
+    """ips-jobs: an emulator of the Adobe Scene7 IPS job API (SOAP) for development and CI.
+
+    Start the service with `ips-jobs serve`; it listens on
+    http://127.0.0.1:8080/scene7/services/IpsApiService and keeps its data in ./ips-jobs.db
+    unless told otherwise.
+    """
+
+
+@cli.command()
+@_option("host", "--host", help="Interface to listen on (default 127.0.0.1).")
+@_option("port", "--port", type=int, help="TCP port (default 8080).")
+@_option("workers", "--workers", type=int, help="Worker processes (default 2).")
+@_option("threads", "--threads", type=int, help="Threads per worker (default 8).")
+@database_option
+@_option("timezone", "--timezone", help="Server time zone for schedules (default UTC).")
+@_option(
+    "max_body_bytes",
+    "--max-body-bytes",
+    type=int,
+    help="Largest request accepted (default 10 MiB).",
+)
+@_option(
+    "seed_demo",
+    "--seed-demo/--no-seed-demo",
+    help="Create a demo account when the database has no users (default on).",
+)
+@_option(
+    "log_level",
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log level (default info).",
+)
+def serve(**overrides: Any) -> None:
+    """Run the SOAP service: migrate the database, then serve until stopped (Ctrl-C)."""
+    from ips_jobs.server import run
+
+    settings = _settings(**overrides)
+    _logging(settings.log_level)
+    app.prepare(settings)
+    run(settings)
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@database_option
+def db_upgrade(**overrides: Any) -> None:
+    """Apply every pending migration (serve does this on start)."""
+    from ips_jobs.store import migrations
+
+    settings = _settings(**overrides)
+    migrations.upgrade(settings.database_url)
+    click.echo(f"database at revision {migrations.current_revision(settings.database_url)}")
+
+
+@cli.group()
+def companies() -> None:
+    """Manage companies."""
+
+
+@companies.command("add")
+@click.argument("name")
+@database_option
+def companies_add(name: str, **overrides: Any) -> None:
+    """Create a company and print its handle."""
+    company = _admin(overrides).add_company(name)
+    click.echo(f"c|{company.id}")
+
+
+@companies.command("list")
+@database_option
+def companies_list(**overrides: Any) -> None:
+    """List companies: handle, name."""
+    for company in _parts(overrides).repository.companies():
+        click.echo(f"c|{company.id}\t{company.name}")
+
+
+@cli.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--password", required=True, help="The user's password (stored as an argon2 hash).")
+@click.option(
+    "--role",
+    default="IpsUser",
+    show_default=True,
+    type=click.Choice(access.ROLES),
+    help="IPS role.",
+)
+@click.option(
+    "--company",
+    "companies_",
+    multiple=True,
+    metavar="NAME",
+    help="Company the user belongs to; repeatable.",
+)
+@database_option
+def users_add(
+    email: str, password: str, role: str, companies_: tuple[str, ...], **overrides: Any
+) -> None:
+    """Create a user and print its handle."""
+    user = _admin(overrides).add_user(email, password, role, list(companies_))
+    click.echo(f"u|{user.id}|{user.email}")
+
+
+@users.command("list")
+@database_option
+def users_list(**overrides: Any) -> None:
+    """List users: handle, role, companies."""
+    built = _parts(overrides)
+    names = {c.id: c.name for c in built.repository.companies()}
+    for user in built.repository.users():
+        member_of = ", ".join(names[i] for i in sorted(user.company_ids))
+        click.echo(f"u|{user.id}|{user.email}\t{user.role}\t{member_of}")
+
+
+def _parts(overrides: dict[str, Any]) -> app.Parts:
+    from ips_jobs.store import migrations
+
+    settings = _settings(**overrides)
+    migrations.upgrade(settings.database_url)
+    return app.parts(settings)
+
+
+def _admin(overrides: dict[str, Any]) -> Any:
+    return _parts(overrides).admin
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except IpsJobsError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)

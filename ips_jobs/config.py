@@ -1,0 +1,92 @@
+"""Settings, parsed and validated once at the edge; the only reader of os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ips_jobs.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./ips-jobs.db"
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """Strict booleans: 'false' must not read as true."""
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def parse_int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be told; each field has one IPS_* environment variable."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8
+    max_body_bytes: int = 10 * 1024 * 1024
+    timezone: str = "UTC"
+    seed_demo: bool = True
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read IPS_<FIELD> variables, then apply explicit overrides (CLI flags win)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(env_name(field.name))
+            if raw is None:
+                continue
+            values[field.name] = _coerce(field.name, field.type, raw)
+        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given).validated()
+
+    def validated(self) -> Settings:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"{env_name('port')}: {self.port} is not a TCP port")
+        if self.workers < 1 or self.threads < 1:
+            raise ConfigError("workers and threads must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise ConfigError(f"{env_name('max_body_bytes')}: must be at least 1024 bytes")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"{env_name('timezone')}: unknown time zone {self.timezone!r}"
+            ) from None
+        if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
+            raise ConfigError(f"{env_name('log_level')}: use debug, info, warning or error")
+        return self
+
+
+def env_name(field: str) -> str:
+    return f"IPS_{field.upper()}"
+
+
+def _coerce(name: str, kind: Any, raw: str) -> Any:
+    var = env_name(name)
+    if kind in ("bool", bool):
+        return parse_bool(var, raw)
+    if kind in ("int", int):
+        return parse_int(var, raw)
+    return raw

@@ -1,0 +1,99 @@
+"""IPS handles as the real service forms them; both the versioned and the legacy forms are read.
+
+Versioned: company `c|6`, user `u|14|a@b.c`, job definition `j|110|name||`,
+run `j|110||runName|5129821`. Legacy (unversioned namespace): `47`, `70|a@b.c`,
+`47|name|`, `47||runName`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ips_jobs.errors import InvalidParameter
+
+
+class HandleStyle(Enum):
+    VERSIONED = "versioned"
+    LEGACY = "legacy"
+
+
+@dataclass(frozen=True)
+class DefinitionRef:
+    """A scheduled job, named by company and submitted jobName."""
+
+    company_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A run (active job or job log), named by company and run name; the id when known."""
+
+    company_id: int
+    run_name: str
+    run_id: int | None
+
+
+JobRef = DefinitionRef | RunRef
+
+
+def company(company_id: int, style: HandleStyle) -> str:
+    return str(company_id) if style is HandleStyle.LEGACY else f"c|{company_id}"
+
+
+def user(user_id: int, email: str, style: HandleStyle) -> str:
+    return f"{user_id}|{email}" if style is HandleStyle.LEGACY else f"u|{user_id}|{email}"
+
+
+def definition(company_id: int, name: str, style: HandleStyle) -> str:
+    return f"{company_id}|{name}|" if style is HandleStyle.LEGACY else f"j|{company_id}|{name}||"
+
+
+def run(company_id: int, run_name: str, run_id: int, style: HandleStyle) -> str:
+    if style is HandleStyle.LEGACY:
+        return f"{company_id}||{run_name}"
+    return f"j|{company_id}||{run_name}|{run_id}"
+
+
+def parse_company(value: str, field: str = "companyHandle") -> int:
+    text = value.strip()
+    number = text[2:] if text.startswith("c|") else text
+    return _id(number, field, value)
+
+
+def parse_user(value: str, field: str = "userHandle") -> int:
+    parts = value.strip().split("|")
+    if parts[0] == "u":
+        parts = parts[1:]
+    if not parts or not parts[0]:
+        raise InvalidParameter(field, f"'{value}' is not a user handle")
+    return _id(parts[0], field, value)
+
+
+def parse_job(value: str, field: str = "jobHandle") -> JobRef:
+    parts = value.strip().split("|")
+    if parts[0] == "j":
+        parts = parts[1:]
+        if len(parts) != 4:
+            raise InvalidParameter(field, f"'{value}' is not a job handle")
+        company_id = _id(parts[0], field, value)
+        name, run_name, run_id = parts[1], parts[2], parts[3]
+        if name and not run_name and not run_id:
+            return DefinitionRef(company_id, name)
+        if run_name and not name:
+            return RunRef(company_id, run_name, _id(run_id, field, value) if run_id else None)
+        raise InvalidParameter(field, f"'{value}' is not a job handle")
+    if len(parts) == 3:
+        company_id = _id(parts[0], field, value)
+        if parts[1] and not parts[2]:
+            return DefinitionRef(company_id, parts[1])
+        if parts[2] and not parts[1]:
+            return RunRef(company_id, parts[2], None)
+    raise InvalidParameter(field, f"'{value}' is not a job handle")
+
+
+def _id(text: str, field: str, whole: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise InvalidParameter(field, f"'{whole}' is not a valid handle")
+    return int(text)

@@ -1,0 +1,208 @@
+"""The domain's nouns: companies, users, scheduled jobs, runs and their logs. No XML, no SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+#: A job's submitted detail: the job-type element as plain data (dicts in schema order,
+#: lists, str/int/float/bool/aware datetime), exactly as the wire layer read it.
+Detail = dict[str, Any]
+
+#: submitJob's job-type elements, in schema order, with the `type` string IPS reports for each.
+#: Types for the last six are not documented; see docs/differences.md.
+JOB_TYPES: dict[str, str] = {
+    "imageServingPublishJob": "ImageServingPublish",
+    "imageRenderingPublishJob": "ImageRenderingPublish",
+    "videoPublishJob": "VideoPublish",
+    "serverDirectoryPublishJob": "ServerDirectoryPublish",
+    "metadataPublishJob": "MetadataPublish",
+    "uploadDirectoryJob": "UploadFromServerDirectory",
+    "uploadUrlsJob": "UrlUpload",
+    "optimizeImagesJob": "ImageOptimization",
+    "ripPdfsJob": "RipPdfs",
+    "reprocessAssetsJob": "ReprocessAssets",
+    "createVideoSitemapJob": "CreateVideoSitemap",
+    "exportJob": "Export",
+    "automatedSetGenerationJob": "AutomatedSetGeneration",
+}
+
+
+class TriggerState(StrEnum):
+    """ScheduledJob/triggerState: the Quartz trigger states IPS reports."""
+
+    NORMAL = "Normal"  #: waiting for its next fire time
+    PAUSED = "Paused"  #: pauseJob was called
+    BLOCKED = "Blocked"  #: its run is in progress
+    COMPLETE = "Complete"  #: a one-off job that has fired
+    ERROR = "Error"  #: the trigger failed
+    NONE = "None"  #: no trigger
+
+
+class RunState(StrEnum):
+    """ActiveJob/state."""
+
+    NEW = "New"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    DONE = "Done"
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    name: str
+    root_path: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    role: str
+    password_hash: str
+    first_name: str = ""
+    last_name: str = ""
+    company_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A validated submitJob request, ready to be stored."""
+
+    company_id: int
+    name: str
+    kind: str
+    detail: Detail
+    submit_user_id: int
+    email_user_id: int
+    locale: str | None
+    description: str | None
+    exec_time: datetime | None
+    exec_schedule: str | None
+    time_zone: str
+    next_fire_time: datetime | None
+    created_at: datetime
+
+    @property
+    def type(self) -> str:
+        return JOB_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: int
+    company_id: int
+    name: str
+    kind: str
+    detail: Detail
+    submit_user_email: str
+    locale: str | None
+    description: str | None
+    exec_time: datetime | None
+    exec_schedule: str | None
+    time_zone: str
+    next_fire_time: datetime | None
+    trigger_state: TriggerState
+    created_at: datetime
+
+    @property
+    def type(self) -> str:
+        return JOB_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    task_type: str
+    task_state: str
+    num_processed: int
+    num_processing: int
+    num_pending: int
+    progress: float
+    progress_message: str
+    last_progress_update: datetime
+
+
+@dataclass(frozen=True)
+class LogCounts:
+    file_success: int = 0
+    file_error: int = 0
+    file_warning: int = 0
+    file_duplicate: int = 0
+    file_update: int = 0
+    total_file: int = 0
+    transfer_success: int = 0
+    transfer_error: int = 0
+    transfer_warning: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of a scheduled job: an ActiveJob while it runs, a JobLog once it ended."""
+
+    id: int
+    company_id: int
+    scheduled_job_id: int | None
+    name: str
+    original_name: str
+    kind: str
+    detail: Detail
+    submit_user_email: str
+    locale: str | None
+    description: str | None
+    state: RunState
+    server_name: str
+    trigger_time: datetime
+    start_date: datetime
+    total_size: int = 0
+    progress: int = 0
+    progress_message: str = ""
+    last_progress_update: datetime | None = None
+    tasks: tuple[TaskProgress, ...] = ()
+    log_type: str = ""
+    job_sub_type: str = ""
+    end_date: datetime | None = None
+    counts: LogCounts = field(default_factory=LogCounts)
+    fatal_error: bool = False
+    submit_user_id: int | None = None
+
+    @property
+    def type(self) -> str:
+        return JOB_TYPES.get(self.kind, "UploadPost")
+
+
+@dataclass(frozen=True)
+class LogAux:
+    log_message: str
+    log_type: str
+    date_created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LogDetail:
+    run_id: int
+    date_created: datetime
+    log_type: str
+    log_message: str
+    asset_name: str | None = None
+    asset_type: str | None = None
+    asset_handle: str | None = None
+    aux: tuple[LogAux, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    """A run with one page of its log details and how many match in all."""
+
+    run: Run
+    total_rows: int
+    details: tuple[LogDetail, ...]
+
+
+@dataclass(frozen=True)
+class AssetLog:
+    run: Run
+    detail: LogDetail

@@ -1,0 +1,70 @@
+"""IPS `execSchedule` strings: standard 5-field cron, or Quartz-style seconds-first 6/7 fields.
+
+The documented example `00 00 00 * * ` is seconds-first with the day of week left out: a
+5-field string that is not valid standard cron is read that way. Quartz numbers weekdays
+1 (Sunday) to 7 (Saturday); they are translated to cron's 0-6. Fire times are computed by
+croniter in the server's time zone and returned in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from croniter import croniter
+
+from ips_jobs.errors import InvalidParameter
+
+FIELD = "execSchedule"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    text: str
+    cron: str
+    seconds_first: bool
+
+    def next_fire(self, after: datetime, zone: tzinfo) -> datetime:
+        """The first fire time strictly after `after`, as aware UTC."""
+        start = after.astimezone(zone)
+        fire = croniter(self.cron, start, second_at_beginning=self.seconds_first)
+        return fire.get_next(datetime).astimezone(UTC)
+
+
+def parse(text: str) -> Schedule:
+    fields = text.split()
+    if len(fields) == 5:
+        cron = " ".join(fields)
+        if croniter.is_valid(cron):
+            return Schedule(text, cron, seconds_first=False)
+        return _quartz(text, [*fields, "?"])
+    if len(fields) in (6, 7):
+        return _quartz(text, fields)
+    raise InvalidParameter(FIELD, f"'{text}' is not a cron schedule (5, 6 or 7 fields)")
+
+
+def _quartz(text: str, fields: list[str]) -> Schedule:
+    if len(fields) == 7:
+        if fields[6] != "*":
+            raise InvalidParameter(FIELD, f"'{text}': a year field other than '*' is not supported")
+        fields = fields[:6]
+    seconds, minutes, hours, dom, month, dow = fields
+    dom = "*" if dom == "?" else dom
+    dow = "*" if dow == "?" else _quartz_weekdays(dow)
+    cron = " ".join((seconds, minutes, hours, dom, month, dow))
+    if not croniter.is_valid(cron, second_at_beginning=True):
+        raise InvalidParameter(FIELD, f"'{text}' is not a valid schedule")
+    return Schedule(text, cron, seconds_first=True)
+
+
+def _quartz_weekdays(field: str) -> str:
+    """Quartz 1-7 (Sunday first) to cron 0-6, leaving the n of `d#n` alone."""
+
+    def shift(match: re.Match[str]) -> str:
+        value = int(match.group(0))
+        if not 1 <= value <= 7:
+            raise InvalidParameter(FIELD, f"day of week {value} is outside 1-7")
+        return str(value - 1)
+
+    return re.sub(r"(?<!#)\b\d+\b", shift, field)

@@ -1,0 +1,500 @@
+"""SqlJobRepository: rows to domain objects and back, one transaction per call; driver errors
+are wrapped here and never leave the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ips_jobs.domain.jobs import (
+    AssetLog,
+    Company,
+    JobSpec,
+    LogAux,
+    LogCounts,
+    LogDetail,
+    Run,
+    RunDetails,
+    RunState,
+    ScheduledJob,
+    TaskProgress,
+    TriggerState,
+    User,
+)
+from ips_jobs.domain.ports import LogPage, RunQuery
+from ips_jobs.errors import ApiError, NameInUse, StoreError
+from ips_jobs.store.database import Database
+from ips_jobs.store.tables import (
+    companies,
+    job_log_details,
+    job_runs,
+    memberships,
+    scheduled_jobs,
+    users,
+)
+
+T = TypeVar("T")
+
+_ACTIVE_STATES = (RunState.NEW, RunState.RUNNING, RunState.STOPPING)
+_COUNT_COLUMNS = {
+    "file_success": "file_success_count",
+    "file_error": "file_error_count",
+    "file_warning": "file_warning_count",
+    "file_duplicate": "file_duplicate_count",
+    "file_update": "file_update_count",
+    "total_file": "total_file_count",
+    "transfer_success": "transfer_success_count",
+    "transfer_error": "transfer_error_count",
+    "transfer_warning": "transfer_warning_count",
+}
+_LOG_SORT = {
+    "JobName": job_runs.c.name,
+    "LogType": job_runs.c.log_type,
+    "StartDate": job_runs.c.start_date,
+    "CompanyName": companies.c.name,
+    "UserId": job_runs.c.submit_user_id,
+    "Email": job_runs.c.submit_user_email,
+    "FileErrorCount": job_runs.c.file_error_count,
+    "FileWarningCount": job_runs.c.file_warning_count,
+    "FileSuccessCount": job_runs.c.file_success_count,
+}
+
+
+class SqlJobRepository:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with _wrapped(), self.db.read() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(
+        self, on_conflict: Callable[[IntegrityError], Exception] | None = None
+    ) -> Iterator[Connection]:
+        try:
+            with _wrapped(), self.db.write() as conn:
+                yield conn
+        except _Conflict as conflict:
+            if on_conflict is None:
+                raise StoreError(f"constraint violated: {conflict.original.orig}") from conflict
+            raise on_conflict(conflict.original) from conflict.original
+
+    # -- companies and users --------------------------------------------------------------
+    def add_company(self, name: str, now: datetime) -> Company:
+        root = "".join(ch for ch in name if ch.isalnum()) + "/"
+        with self._writing(lambda _e: ApiError(f"Company name '{name}' is already in use.")) as c:
+            new_id = c.execute(
+                insert(companies)
+                .values(name=name, root_path=root, created_at=now)
+                .returning(companies.c.id)
+            ).scalar_one()
+        return Company(new_id, name, root, now)
+
+    def companies(self) -> Sequence[Company]:
+        with self._reading() as c:
+            rows = c.execute(select(companies).order_by(companies.c.id)).all()
+        return [_company(r) for r in rows]
+
+    def company(self, company_id: int) -> Company | None:
+        with self._reading() as c:
+            row = c.execute(select(companies).where(companies.c.id == company_id)).first()
+        return _company(row) if row else None
+
+    def company_by_name(self, name: str) -> Company | None:
+        with self._reading() as c:
+            row = c.execute(select(companies).where(companies.c.name == name)).first()
+        return _company(row) if row else None
+
+    def add_user(
+        self, email: str, password_hash: str, role: str, company_ids: Collection[int]
+    ) -> User:
+        def conflict(_exc: IntegrityError) -> Exception:
+            return ApiError(f"User '{email}' already exists or a company does not.")
+
+        with self._writing(conflict) as c:
+            user_id = c.execute(
+                insert(users)
+                .values(email=email, password_hash=password_hash, role=role)
+                .returning(users.c.id)
+            ).scalar_one()
+            if company_ids:
+                c.execute(
+                    insert(memberships),
+                    [{"user_id": user_id, "company_id": cid} for cid in company_ids],
+                )
+        return User(user_id, email, role, password_hash, company_ids=frozenset(company_ids))
+
+    def users(self) -> Sequence[User]:
+        with self._reading() as c:
+            return _users(c, None)
+
+    def user(self, user_id: int) -> User | None:
+        with self._reading() as c:
+            found = _users(c, users.c.id == user_id)
+        return found[0] if found else None
+
+    def user_by_email(self, email: str) -> User | None:
+        with self._reading() as c:
+            found = _users(c, users.c.email == email)
+        return found[0] if found else None
+
+    def has_users(self) -> bool:
+        with self._reading() as c:
+            return c.execute(select(users.c.id).limit(1)).first() is not None
+
+    # -- scheduled jobs -------------------------------------------------------------------
+    def add_scheduled_job(self, spec: JobSpec) -> ScheduledJob:
+        values = {
+            "company_id": spec.company_id,
+            "name": spec.name,
+            "kind": spec.kind,
+            "detail": spec.detail,
+            "submit_user_id": spec.submit_user_id,
+            "email_user_id": spec.email_user_id,
+            "locale": spec.locale,
+            "description": spec.description,
+            "exec_time": spec.exec_time,
+            "exec_schedule": spec.exec_schedule,
+            "time_zone": spec.time_zone,
+            "next_fire_time": spec.next_fire_time,
+            "trigger_state": TriggerState.NORMAL.value,
+            "created_at": spec.created_at,
+        }
+        with self._writing(lambda _e: NameInUse(spec.name)) as c:
+            new_id = c.execute(
+                insert(scheduled_jobs).values(values).returning(scheduled_jobs.c.id)
+            ).scalar_one()
+            email = c.execute(
+                select(users.c.email).where(users.c.id == spec.submit_user_id)
+            ).scalar_one()
+        return _scheduled({**values, "id": new_id, "submit_user_email": email})
+
+    def scheduled_jobs(
+        self, company_ids: Collection[int], name: str | None = None
+    ) -> Sequence[ScheduledJob]:
+        where = [scheduled_jobs.c.company_id.in_(list(company_ids))]
+        if name is not None:
+            where.append(scheduled_jobs.c.name == name)
+        with self._reading() as c:
+            rows = c.execute(_scheduled_select().where(*where).order_by(scheduled_jobs.c.id))
+            return [_scheduled(r._mapping) for r in rows]
+
+    def scheduled_job(self, company_id: int, name: str) -> ScheduledJob | None:
+        found = self.scheduled_jobs([company_id], name)
+        live = [job for job in found if job.trigger_state != TriggerState.COMPLETE]
+        return (live or list(found) or [None])[-1]
+
+    def set_trigger_state(
+        self, job_id: int, expected: Collection[TriggerState], new: TriggerState
+    ) -> bool:
+        with self._writing() as c:
+            result = c.execute(
+                update(scheduled_jobs)
+                .where(
+                    scheduled_jobs.c.id == job_id,
+                    scheduled_jobs.c.trigger_state.in_([s.value for s in expected]),
+                )
+                .values(trigger_state=new.value)
+            )
+        return result.rowcount == 1
+
+    def request_execute(self, job_id: int, at: datetime) -> None:
+        with self._writing() as c:
+            c.execute(
+                update(scheduled_jobs)
+                .where(scheduled_jobs.c.id == job_id)
+                .values(execute_requested_at=at)
+            )
+
+    def delete_scheduled_job(self, job_id: int, now: datetime) -> None:
+        with self._writing() as c:
+            c.execute(
+                update(job_runs)
+                .where(
+                    job_runs.c.scheduled_job_id == job_id,
+                    job_runs.c.state.in_([s.value for s in _ACTIVE_STATES]),
+                    job_runs.c.stop_requested_at.is_(None),
+                )
+                .values(stop_requested_at=now)
+            )
+            c.execute(delete(scheduled_jobs).where(scheduled_jobs.c.id == job_id))
+
+    # -- runs and logs --------------------------------------------------------------------
+    def add_run(self, run: Run) -> Run:
+        values = _run_values(run)
+        with self._writing() as c:
+            new_id = c.execute(
+                insert(job_runs).values(values).returning(job_runs.c.id)
+            ).scalar_one()
+        return Run(**{**_run_fields(run), "id": new_id})
+
+    def add_log_details(self, details: Sequence[LogDetail]) -> None:
+        if not details:
+            return
+        with self._writing() as c:
+            c.execute(insert(job_log_details), [_detail_values(d) for d in details])
+
+    def runs(
+        self,
+        query: RunQuery,
+        order_by: str = "StartDate",
+        descending: bool = True,
+        limit: int | None = None,
+    ) -> Sequence[Run]:
+        column = _LOG_SORT[order_by]
+        stmt = select(job_runs).where(*_run_filter(query))
+        if order_by == "CompanyName":
+            stmt = stmt.join(companies, companies.c.id == job_runs.c.company_id)
+        stmt = stmt.order_by(column.desc() if descending else column.asc(), job_runs.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reading() as c:
+            return [_run(r) for r in c.execute(stmt)]
+
+    def request_stop(self, run_id: int, now: datetime) -> bool:
+        with self._writing() as c:
+            result = c.execute(
+                update(job_runs)
+                .where(
+                    job_runs.c.id == run_id,
+                    job_runs.c.state.in_([s.value for s in _ACTIVE_STATES]),
+                )
+                .values(
+                    stop_requested_at=func.coalesce(job_runs.c.stop_requested_at, now),
+                    state=RunState.STOPPING.value,
+                )
+            )
+        return result.rowcount == 1
+
+    def run_details(self, query: RunQuery, page: LogPage) -> Sequence[RunDetails]:
+        detail_filter = []
+        if page.log_types is not None:
+            detail_filter.append(job_log_details.c.log_type.in_(list(page.log_types)))
+        sort = (
+            job_log_details.c.log_type
+            if page.sort_by == "LogType"
+            else job_log_details.c.date_created
+        )
+        order = [sort.desc() if page.descending else sort.asc(), job_log_details.c.id]
+        found: list[RunDetails] = []
+        with self._reading() as c:
+            stmt = (
+                select(job_runs).where(*_run_filter(query)).order_by(job_runs.c.start_date.desc())
+            )
+            for row in c.execute(stmt).all():
+                where = [job_log_details.c.run_id == row.id, *detail_filter]
+                total = c.execute(
+                    select(func.count()).select_from(job_log_details).where(*where)
+                ).scalar_one()
+                rows = c.execute(
+                    select(job_log_details)
+                    .where(*where)
+                    .order_by(*order)
+                    .limit(page.records_per_page)
+                    .offset((page.page - 1) * page.records_per_page)
+                )
+                found.append(RunDetails(_run(row), total, tuple(_detail(d) for d in rows)))
+        return found
+
+    def asset_logs(self, company_id: int, asset_handle: str) -> Sequence[AssetLog]:
+        stmt = (
+            select(job_runs, job_log_details.c.id.label("detail_id"))
+            .join(job_log_details, job_log_details.c.run_id == job_runs.c.id)
+            .where(
+                job_runs.c.company_id == company_id, job_log_details.c.asset_handle == asset_handle
+            )
+            .order_by(job_log_details.c.date_created, job_log_details.c.id)
+        )
+        with self._reading() as c:
+            pairs = c.execute(stmt).all()
+            ids = [p.detail_id for p in pairs]
+            details = {
+                d.id: _detail(d)
+                for d in c.execute(select(job_log_details).where(job_log_details.c.id.in_(ids)))
+            }
+        return [AssetLog(_run(p), details[p.detail_id]) for p in pairs]
+
+
+class _Conflict(Exception):
+    def __init__(self, original: IntegrityError) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+@contextmanager
+def _wrapped() -> Iterator[None]:
+    """Driver errors become StoreError; integrity errors are handed to the caller's mapping."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise _Conflict(exc) from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {exc.__class__.__name__}: {exc.orig or exc}") from exc
+
+
+def _company(row: Row[Any]) -> Company:
+    return Company(row.id, row.name, row.root_path, row.created_at)
+
+
+def _users(c: Connection, where: Any) -> list[User]:
+    stmt = select(users, memberships.c.company_id).outerjoin(
+        memberships, memberships.c.user_id == users.c.id
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    by_id: dict[int, tuple[Row[Any], set[int]]] = {}
+    for row in c.execute(stmt.order_by(users.c.id)):
+        entry = by_id.setdefault(row.id, (row, set()))
+        if row.company_id is not None:
+            entry[1].add(row.company_id)
+    return [
+        User(r.id, r.email, r.role, r.password_hash, r.first_name, r.last_name, frozenset(ids))
+        for r, ids in by_id.values()
+    ]
+
+
+def _scheduled_select() -> Any:
+    return select(scheduled_jobs, users.c.email.label("submit_user_email")).join(
+        users, users.c.id == scheduled_jobs.c.submit_user_id
+    )
+
+
+def _scheduled(m: Any) -> ScheduledJob:
+    return ScheduledJob(
+        id=m["id"],
+        company_id=m["company_id"],
+        name=m["name"],
+        kind=m["kind"],
+        detail=m["detail"],
+        submit_user_email=m["submit_user_email"],
+        locale=m["locale"],
+        description=m["description"],
+        exec_time=m["exec_time"],
+        exec_schedule=m["exec_schedule"],
+        time_zone=m["time_zone"],
+        next_fire_time=m["next_fire_time"],
+        trigger_state=TriggerState(m["trigger_state"]),
+        created_at=m["created_at"],
+    )
+
+
+def _run_filter(query: RunQuery) -> list[Any]:
+    where: list[Any] = [job_runs.c.company_id.in_(list(query.company_ids))]
+    if query.run_id is not None:
+        where.append(job_runs.c.id == query.run_id)
+    if query.run_name is not None:
+        where.append(job_runs.c.name == query.run_name)
+    if query.original_name is not None:
+        where.append(job_runs.c.original_name == query.original_name)
+    if query.submit_user_id is not None:
+        where.append(job_runs.c.submit_user_id == query.submit_user_id)
+    if query.active_only:
+        where.append(job_runs.c.state.in_([s.value for s in _ACTIVE_STATES]))
+    if query.started_from is not None:
+        where.append(job_runs.c.start_date >= query.started_from)
+    if query.started_until is not None:
+        where.append(job_runs.c.start_date <= query.started_until)
+    return where
+
+
+def _run_fields(run: Run) -> dict[str, Any]:
+    return {f: getattr(run, f) for f in run.__dataclass_fields__}
+
+
+def _run_values(run: Run) -> dict[str, Any]:
+    values = _run_fields(run)
+    values.pop("id")
+    values["state"] = run.state.value
+    values["tasks"] = [
+        {**asdict(t), "last_progress_update": t.last_progress_update.isoformat()} for t in run.tasks
+    ]
+    counts = values.pop("counts")
+    for name, column in _COUNT_COLUMNS.items():
+        values[column] = getattr(counts, name)
+    return values
+
+
+def _run(row: Row[Any]) -> Run:
+    m = row._mapping
+    tasks = tuple(
+        TaskProgress(
+            **{**t, "last_progress_update": datetime.fromisoformat(t["last_progress_update"])}
+        )
+        for t in m["tasks"]
+    )
+    counts = LogCounts(**{name: m[column] for name, column in _COUNT_COLUMNS.items()})
+    return Run(
+        id=m["id"],
+        company_id=m["company_id"],
+        scheduled_job_id=m["scheduled_job_id"],
+        name=m["name"],
+        original_name=m["original_name"],
+        kind=m["kind"],
+        detail=m["detail"],
+        submit_user_email=m["submit_user_email"],
+        locale=m["locale"],
+        description=m["description"],
+        state=RunState(m["state"]),
+        server_name=m["server_name"],
+        trigger_time=m["trigger_time"],
+        start_date=m["start_date"],
+        total_size=m["total_size"],
+        progress=m["progress"],
+        progress_message=m["progress_message"],
+        last_progress_update=m["last_progress_update"],
+        tasks=tasks,
+        log_type=m["log_type"],
+        job_sub_type=m["job_sub_type"],
+        end_date=m["end_date"],
+        counts=counts,
+        fatal_error=m["fatal_error"],
+        submit_user_id=m["submit_user_id"],
+    )
+
+
+def _detail_values(d: LogDetail) -> dict[str, Any]:
+    return {
+        "run_id": d.run_id,
+        "date_created": d.date_created,
+        "log_type": d.log_type,
+        "log_message": d.log_message,
+        "asset_name": d.asset_name,
+        "asset_type": d.asset_type,
+        "asset_handle": d.asset_handle,
+        "aux": [
+            {
+                "log_message": a.log_message,
+                "log_type": a.log_type,
+                "date_created": a.date_created.isoformat() if a.date_created else None,
+            }
+            for a in d.aux
+        ],
+    }
+
+
+def _detail(row: Row[Any]) -> LogDetail:
+    return LogDetail(
+        run_id=row.run_id,
+        date_created=row.date_created,
+        log_type=row.log_type,
+        log_message=row.log_message,
+        asset_name=row.asset_name,
+        asset_type=row.asset_type,
+        asset_handle=row.asset_handle,
+        aux=tuple(
+            LogAux(
+                a["log_message"],
+                a["log_type"],
+                datetime.fromisoformat(a["date_created"]) if a["date_created"] else None,
+            )
+            for a in row.aux
+        ),
+    )

@@ -1,0 +1,168 @@
+"""The tables, as SQLAlchemy Core metadata; Alembic migrations are checked against these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every database (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("root_path", String(400), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(40), nullable=False),
+    Column("first_name", String(100), nullable=False, server_default=""),
+    Column("last_name", String(100), nullable=False, server_default=""),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True),
+)
+
+scheduled_jobs = Table(
+    "scheduled_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("submit_user_id", ForeignKey("users.id"), nullable=False),
+    Column("email_user_id", ForeignKey("users.id"), nullable=False),
+    Column("locale", String(20)),
+    Column("description", Text),
+    Column("exec_time", UtcDateTime),
+    Column("exec_schedule", String(200)),
+    Column("time_zone", String(64), nullable=False),
+    Column("next_fire_time", UtcDateTime),
+    Column("trigger_state", String(20), nullable=False),
+    Column("execute_requested_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(
+        "uq_scheduled_jobs_live_name",
+        "company_id",
+        "name",
+        unique=True,
+        sqlite_where=text("trigger_state <> 'Complete'"),
+        postgresql_where=text("trigger_state <> 'Complete'"),
+    ),
+    Index("ix_scheduled_jobs_next_fire_time", "next_fire_time"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    Column("scheduled_job_id", ForeignKey("scheduled_jobs.id", ondelete="SET NULL")),
+    Column("name", String(240), nullable=False),
+    Column("original_name", String(200), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("submit_user_id", ForeignKey("users.id")),
+    Column("submit_user_email", String(320), nullable=False),
+    Column("locale", String(20)),
+    Column("description", Text),
+    Column("state", String(20), nullable=False),
+    Column("server_name", String(100), nullable=False),
+    Column("trigger_time", UtcDateTime, nullable=False),
+    Column("start_date", UtcDateTime, nullable=False),
+    Column("total_size", Integer, nullable=False, server_default="0"),
+    Column("progress", Integer, nullable=False, server_default="0"),
+    Column("progress_message", Text, nullable=False, server_default=""),
+    Column("last_progress_update", UtcDateTime),
+    Column("tasks", JSON, nullable=False),
+    Column("log_type", String(60), nullable=False, server_default=""),
+    Column("job_sub_type", String(40), nullable=False, server_default=""),
+    Column("end_date", UtcDateTime),
+    Column("file_success_count", Integer, nullable=False, server_default="0"),
+    Column("file_error_count", Integer, nullable=False, server_default="0"),
+    Column("file_warning_count", Integer, nullable=False, server_default="0"),
+    Column("file_duplicate_count", Integer, nullable=False, server_default="0"),
+    Column("file_update_count", Integer, nullable=False, server_default="0"),
+    Column("total_file_count", Integer, nullable=False, server_default="0"),
+    Column("transfer_success_count", Integer, nullable=False, server_default="0"),
+    Column("transfer_error_count", Integer, nullable=False, server_default="0"),
+    Column("transfer_warning_count", Integer, nullable=False, server_default="0"),
+    Column("fatal_error", Boolean, nullable=False, server_default="0"),
+    Column("stop_requested_at", UtcDateTime),
+    Index("uq_job_runs_company_id_name", "company_id", "name", unique=True),
+    Index("ix_job_runs_company_id_state", "company_id", "state"),
+    Index("ix_job_runs_company_id_original_name", "company_id", "original_name"),
+    Index("ix_job_runs_company_id_start_date", "company_id", "start_date"),
+)
+
+job_log_details = Table(
+    "job_log_details",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("job_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("date_created", UtcDateTime, nullable=False),
+    Column("log_type", String(60), nullable=False),
+    Column("log_message", Text, nullable=False),
+    Column("asset_name", Text),
+    Column("asset_type", String(40)),
+    Column("asset_handle", String(200)),
+    Column("aux", JSON, nullable=False),
+    Index("ix_job_log_details_run_id_date_created", "run_id", "date_created"),
+    Index("ix_job_log_details_asset_handle", "asset_handle"),
+)

@@ -1,0 +1,80 @@
+"""Reading credentials off a request: the authHeader SOAP header (common or any versioned
+namespace, children in any order), the legacy AuthUser/AuthPassword headers, or HTTP Basic."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ips_jobs.wire.namespaces import COMMON_NS, VERSION_BY_NS, WSDL_NS
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str | None = None
+    password: str | None = None
+    locale: str | None = None
+    app_name: str | None = None
+    fault_http_status: int | None = None
+
+
+def read(headers: Iterable[etree._Element], environ: Mapping[str, object]) -> Credentials:
+    auth_header: etree._Element | None = None
+    legacy: dict[str, str] = {}
+    for header in headers:
+        qname = etree.QName(header)
+        if qname.localname == "authHeader" and (
+            qname.namespace == COMMON_NS or qname.namespace in VERSION_BY_NS
+        ):
+            auth_header = header
+        elif qname.namespace == WSDL_NS and qname.localname in ("AuthUser", "AuthPassword"):
+            legacy[qname.localname] = (header.text or "").strip()
+    if auth_header is not None:
+        fields = {
+            etree.QName(child).localname: (child.text or "")
+            for child in auth_header
+            if isinstance(child.tag, str)
+        }
+        creds = Credentials(
+            user=fields.get("user"),
+            password=fields.get("password"),
+            locale=fields.get("locale"),
+            app_name=fields.get("appName"),
+            fault_http_status=_status(fields.get("faultHttpStatusCode")),
+        )
+        if creds.user is not None:
+            return creds
+        basic = _basic(environ)
+        return Credentials(
+            basic.user, basic.password, creds.locale, creds.app_name, creds.fault_http_status
+        )
+    if legacy:
+        return Credentials(legacy.get("AuthUser"), legacy.get("AuthPassword"))
+    return _basic(environ)
+
+
+def _basic(environ: Mapping[str, object]) -> Credentials:
+    header = str(environ.get("HTTP_AUTHORIZATION") or "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return Credentials()
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return Credentials()
+    user, sep, password = decoded.partition(":")
+    return Credentials(user, password) if sep else Credentials()
+
+
+def _status(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        status = int(raw.strip())
+    except ValueError:
+        return None
+    return status if 200 <= status <= 599 else None

@@ -1,0 +1,163 @@
+"""Pure functions from domain objects to the plain data the writer renders, in IPS field names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ips_jobs.domain import defaults, handles
+from ips_jobs.domain.handles import HandleStyle
+from ips_jobs.domain.jobs import (
+    AssetLog,
+    Company,
+    LogAux,
+    LogDetail,
+    Run,
+    RunDetails,
+    ScheduledJob,
+    TaskProgress,
+    User,
+)
+
+Data = dict[str, Any]
+
+
+def scheduled_job(job: ScheduledJob, style: HandleStyle) -> Data:
+    return {
+        "companyHandle": handles.company(job.company_id, style),
+        "jobHandle": handles.definition(job.company_id, job.name, style),
+        "name": job.name,
+        "originalName": job.name,
+        "type": job.type,
+        "submitUserEmail": job.submit_user_email,
+        "locale": job.locale,
+        "description": job.description,
+        "execSchedule": job.exec_schedule,
+        "nextFireTime": job.next_fire_time,
+        "timeZone": job.time_zone,
+        "triggerState": job.trigger_state.value,
+        job.kind: defaults.echoed(job.kind, job.detail),
+    }
+
+
+def active_job(run: Run, style: HandleStyle) -> Data:
+    return {
+        "companyHandle": handles.company(run.company_id, style),
+        "jobHandle": handles.run(run.company_id, run.name, run.id, style),
+        "name": run.name,
+        "originalName": run.original_name,
+        "type": run.type,
+        "state": run.state.value,
+        "submitUserEmail": run.submit_user_email,
+        "locale": run.locale,
+        "description": run.description,
+        "serverName": run.server_name,
+        "startDate": run.start_date,
+        "triggerTime": run.trigger_time,
+        "totalSize": run.total_size,
+        "progress": run.progress,
+        "progressMessage": run.progress_message,
+        "lastProgressUpdate": run.last_progress_update or run.start_date,
+        "taskProgressArray": {"items": [task_progress(t) for t in run.tasks]},
+        run.kind: defaults.echoed(run.kind, run.detail),
+    }
+
+
+def task_progress(task: TaskProgress) -> Data:
+    return {
+        "taskType": task.task_type,
+        "taskState": task.task_state,
+        "numProcessed": task.num_processed,
+        "numProcessing": task.num_processing,
+        "numPending": task.num_pending,
+        "progress": task.progress,
+        "progressMessage": task.progress_message,
+        "lastProgressUpdate": task.last_progress_update,
+        "taskItemProgressArray": {},
+    }
+
+
+def job_log(run: Run, style: HandleStyle, page: RunDetails | None = None) -> Data:
+    counts = run.counts
+    data: Data = {
+        "companyHandle": handles.company(run.company_id, style),
+        "jobHandle": handles.run(run.company_id, run.name, run.id, style),
+        "jobName": run.name,
+        "originalJobName": run.original_name,
+        "submitUserEmail": run.submit_user_email,
+        "logType": run.log_type,
+        "jobSubType": run.job_sub_type,
+        "startDate": run.start_date,
+        "endDate": run.end_date,
+        "description": run.description or "",
+        "fileSuccessCount": counts.file_success,
+        "fileErrorCount": counts.file_error,
+        "fileWarningCount": counts.file_warning,
+        "fileDuplicateCount": counts.file_duplicate,
+        "fileUpdateCount": counts.file_update,
+        "totalFileCount": counts.total_file,
+        "transferSuccessCount": counts.transfer_success,
+        "transferErrorCount": counts.transfer_error,
+        "transferWarningCount": counts.transfer_warning,
+        "fatalError": run.fatal_error,
+    }
+    if page is not None:
+        data["detailTotalRows"] = page.total_rows
+        data["detailArray"] = {"items": [log_detail(d) for d in page.details]}
+    return data
+
+
+def log_detail(detail: LogDetail) -> Data:
+    return {
+        "logMessage": detail.log_message,
+        "logType": detail.log_type,
+        "dateCreated": detail.date_created,
+        "assetName": detail.asset_name,
+        "assetType": detail.asset_type,
+        "assetHandle": detail.asset_handle,
+        "auxArray": aux_array(detail.aux),
+    }
+
+
+def aux_array(aux: tuple[LogAux, ...]) -> Data | None:
+    if not aux:
+        return None
+    return {
+        "items": [
+            {"logMessage": a.log_message, "logType": a.log_type, "dateCreated": a.date_created}
+            for a in aux
+        ]
+    }
+
+
+def asset_log(entry: AssetLog, style: HandleStyle) -> Data:
+    run, detail = entry.run, entry.detail
+    return {
+        "jobHandle": handles.run(run.company_id, run.name, run.id, style),
+        "jobName": run.name,
+        "logMessage": detail.log_message,
+        "logType": detail.log_type,
+        "submitUserEmail": run.submit_user_email,
+        "logDate": detail.date_created,
+        "auxArray": aux_array(detail.aux),
+    }
+
+
+def company(found: Company, style: HandleStyle) -> Data:
+    return {
+        "companyHandle": handles.company(found.id, style),
+        "name": found.name,
+        "rootPath": found.root_path,
+    }
+
+
+def user(found: User, style: HandleStyle) -> Data:
+    return {
+        "userHandle": handles.user(found.id, found.email, style),
+        "firstName": found.first_name,
+        "lastName": found.last_name,
+        "email": found.email,
+        "isValid": True,
+        "isIpsAdmin": found.role == "IpsAdmin",
+        "defaultRole": found.role,
+        "role": found.role,
+    }

@@ -1,0 +1,46 @@
+"""The XML namespaces of the IPS API: which payload versions we accept and how they are named."""
+
+from typing import Final
+
+#: The WSDL target namespace: operation QNames live here, never on the wire.
+WSDL_NS: Final = "http://www.scene7.com/IpsApi"
+#: The unversioned namespace: authHeader and the three faults for every version, and the
+#: payload namespace of the legacy (pre-4.0) `IpsApi.wsdl`.
+COMMON_NS: Final = "http://www.scene7.com/IpsApi/xsd"
+#: The newest schema: every payload namespace is read and written with its shapes.
+CANONICAL_VERSION: Final = "2022-11-01-beta"
+
+#: Every dated payload version the emulator serves, oldest first.
+VERSIONS: Final = (
+    "2008-01-15",
+    "2008-09-10",
+    "2009-07-31",
+    "2010-01-31",
+    "2011-11-04",
+    "2011-11-04-beta",
+    "2012-02-14",
+    "2012-07-31",
+    "2012-07-31-beta",
+    "2013-02-15",
+    "2013-08-29-beta",
+    "2014-04-03",
+    "2016-01-14-beta",
+    "2017-10-29-beta",
+    "2021-01-11-beta",
+    "2021-04-26-beta",
+    "2022-11-01-beta",
+    "2023-01-15",
+)
+
+SOAP11_NS: Final = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_NS: Final = "http://www.w3.org/2003/05/soap-envelope"
+
+
+def payload_ns(version: str | None) -> str:
+    """The payload namespace of a version; None is the legacy unversioned namespace."""
+    return COMMON_NS if version is None else f"{COMMON_NS}/{version}"
+
+
+CANONICAL_NS: Final = payload_ns(CANONICAL_VERSION)
+#: Payload namespace -> version (None for the legacy namespace).
+VERSION_BY_NS: Final[dict[str, str | None]] = {payload_ns(v): v for v in (None, *VERSIONS)}

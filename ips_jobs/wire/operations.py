@@ -1,0 +1,144 @@
+"""One thin handler per IPS operation: read the parameters, make one JobService call, map the
+result. Each returns the plain data of its `<op>Return`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ips_jobs.domain.handles import HandleStyle
+from ips_jobs.domain.jobs import JOB_TYPES, User
+from ips_jobs.domain.service import JobService
+from ips_jobs.wire import mapping
+
+Data = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated call: who, with which parameters, answered in which handle style."""
+
+    service: JobService
+    caller: User
+    params: Data
+    style: HandleStyle
+
+    def get(self, name: str) -> Any:
+        return self.params.get(name)
+
+    def job_ref(self) -> dict[str, Any]:
+        return {"company_handle": self.get("companyHandle"), "job_handle": self.get("jobHandle")}
+
+
+def submit_job(call: Call) -> Data:
+    job = call.service.submit(
+        call.caller,
+        company_handle=call.get("companyHandle"),
+        user_handle=call.get("userHandle"),
+        job_name=call.get("jobName"),
+        locale=call.get("locale"),
+        exec_time=call.get("execTime"),
+        exec_schedule=call.get("execSchedule"),
+        description=call.get("description"),
+        job_types={kind: call.get(kind) for kind in JOB_TYPES},
+    )
+    return {"jobHandle": mapping.scheduled_job(job, call.style)["jobHandle"]}
+
+
+def get_scheduled_jobs(call: Call) -> Data:
+    jobs = call.service.scheduled_jobs(
+        call.caller, call.get("companyHandle"), call.get("jobHandle"), call.get("originalName")
+    )
+    return {"jobArray": {"items": [mapping.scheduled_job(j, call.style) for j in jobs]}}
+
+
+def get_active_jobs(call: Call) -> Data:
+    runs = call.service.active_jobs(
+        call.caller, call.get("companyHandle"), call.get("jobHandle"), call.get("originalName")
+    )
+    return {"jobArray": {"items": [mapping.active_job(r, call.style) for r in runs]}}
+
+
+def get_job_logs(call: Call) -> Data:
+    runs = call.service.job_logs(
+        call.caller,
+        call.get("companyHandle"),
+        call.get("userHandle"),
+        call.get("sortBy"),
+        call.get("sortDirection"),
+        call.get("startDate"),
+        call.get("endDate"),
+        call.get("numRows"),
+    )
+    return {"jobLogArray": {"items": [mapping.job_log(r, call.style) for r in runs]}}
+
+
+def get_job_log_details(call: Call) -> Data:
+    pages = call.service.job_log_details(
+        call.caller,
+        call.get("companyHandle"),
+        call.get("jobHandle"),
+        call.get("originalName"),
+        (call.get("logTypeArray") or {}).get("items"),
+        call.get("recordsPerPage"),
+        call.get("resultsPage"),
+        call.get("sortBy"),
+        call.get("sortDirection"),
+    )
+    items = [mapping.job_log(page.run, call.style, page) for page in pages]
+    return {"jobLogArray": {"items": items}}
+
+
+def get_asset_job_logs(call: Call) -> Data:
+    logs = call.service.asset_job_logs(
+        call.caller, call.get("companyHandle"), call.get("assetHandle")
+    )
+    return {"jobLogArray": {"items": [mapping.asset_log(entry, call.style) for entry in logs]}}
+
+
+def _control(method: Callable[..., None]) -> Callable[[Call], Data]:
+    """stopJob, pauseJob, resumeJob, executeJob and deleteJob: a handle in, an empty return."""
+
+    def handler(call: Call) -> Data:
+        method(call.service, call.caller, **call.job_ref())
+        return {}
+
+    return handler
+
+
+def check_login(call: Call) -> Data:
+    valid = call.service.check_login(
+        call.get("companyHandle"), call.get("email") or "", call.get("password") or ""
+    )
+    return {"status": "ValidLogin" if valid else "InvalidLogin"}
+
+
+def get_company_info(call: Call) -> Data:
+    company = call.service.company_info(
+        call.caller, call.get("companyHandle"), call.get("companyName")
+    )
+    return {"companyInfo": mapping.company(company, call.style)}
+
+
+def get_user_info(call: Call) -> Data:
+    user = call.service.user_info(call.caller, call.get("userHandle"), call.get("email"))
+    return {"userInfo": mapping.user(user, call.style)}
+
+
+HANDLERS: dict[str, Callable[[Call], Data]] = {
+    "submitJob": submit_job,
+    "getScheduledJobs": get_scheduled_jobs,
+    "getActiveJobs": get_active_jobs,
+    "getJobLogs": get_job_logs,
+    "getJobLogDetails": get_job_log_details,
+    "getAssetJobLogs": get_asset_job_logs,
+    "stopJob": _control(JobService.stop_job),
+    "pauseJob": _control(JobService.pause_job),
+    "resumeJob": _control(JobService.resume_job),
+    "executeJob": _control(JobService.execute_job),
+    "deleteJob": _control(JobService.delete_job),
+    "checkLogin": check_login,
+    "getCompanyInfo": get_company_info,
+    "getUserInfo": get_user_info,
+}

@@ -1,0 +1,103 @@
+"""The IPS payload schema, read once from wsdl/ips-types.xsd: an lxml validator for request
+bodies and spyne ComplexModels (the typed mirror of every IPS type, in schema order)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from spyne.model import ModelBase
+from spyne.model.complex import ComplexModel, ComplexModelBase
+from spyne.model.primitive import Boolean, DateTime, Double, Int, Long, Unicode
+
+from ips_jobs.wire.namespaces import CANONICAL_NS
+
+WSDL_DIR = Path(__file__).resolve().parents[2] / "wsdl"
+PLACEHOLDER_NS = "urn:ips-types"
+XSD = "http://www.w3.org/2001/XMLSchema"
+_PRIMITIVES: dict[str, type[ModelBase]] = {
+    "string": Unicode,
+    "int": Int,
+    "long": Long,
+    "double": Double,
+    "boolean": Boolean,
+    "dateTime": DateTime,
+}
+
+
+@functools.cache
+def schema_document() -> etree._Element:
+    text = (
+        (WSDL_DIR / "ips-types.xsd")
+        .read_bytes()
+        .replace(PLACEHOLDER_NS.encode(), CANONICAL_NS.encode())
+    )
+    return etree.fromstring(text)
+
+
+@functools.cache
+def validator() -> etree.XMLSchema:
+    return etree.XMLSchema(schema_document())
+
+
+class _Builder:
+    """Turns XSD declarations into spyne ComplexModels, named types first-come, memoised."""
+
+    def __init__(self, doc: etree._Element) -> None:
+        self.named = {el.get("name"): el for el in doc.findall(f"{{{XSD}}}complexType")}
+        self.elements = {el.get("name"): el for el in doc.findall(f"{{{XSD}}}element")}
+        self.built: dict[str, type[ComplexModelBase]] = {}
+
+    def named_type(self, name: str) -> type[ComplexModelBase]:
+        if name not in self.built:
+            self.built[name] = self._model(name, self.named[name])
+        return self.built[name]
+
+    def element_type(self, name: str) -> type[ComplexModelBase]:
+        key = f"element:{name}"
+        if key not in self.built:
+            complex_type = self.elements[name].find(f"{{{XSD}}}complexType")
+            self.built[key] = self._model(name, complex_type)
+        return self.built[key]
+
+    def _model(self, name: str, complex_type: etree._Element) -> type[ComplexModelBase]:
+        sequence = complex_type.find(f"{{{XSD}}}sequence")
+        members: list[tuple[str, Any]] = []
+        for child in sequence if sequence is not None else ():
+            if not isinstance(child.tag, str):
+                continue
+            members.append((child.get("name"), self._member(child)))
+        return _declare(name, members)
+
+    def _member(self, element: etree._Element) -> Any:
+        prefix, _, local = element.get("type", "").partition(":")
+        base = _PRIMITIVES[local] if prefix == "xsd" else self.named_type(local)
+        max_occurs = element.get("maxOccurs", "1")
+        return base.customize(
+            min_occurs=int(element.get("minOccurs", "1")),
+            max_occurs="unbounded" if max_occurs == "unbounded" else int(max_occurs),
+        )
+
+
+def _declare(name: str, members: list[tuple[str, Any]]) -> type[ComplexModelBase]:
+    namespace = {"__namespace__": CANONICAL_NS, "__type_name__": name, "_type_info": members}
+    return type(name, (ComplexModel,), namespace)
+
+
+@functools.cache
+def _builder() -> _Builder:
+    return _Builder(schema_document())
+
+
+def param_type(operation: str) -> type[ComplexModelBase]:
+    return _builder().element_type(f"{operation}Param")
+
+
+def return_type(operation: str) -> type[ComplexModelBase]:
+    return _builder().element_type(f"{operation}Return")
+
+
+def named_type(name: str) -> type[ComplexModelBase]:
+    return _builder().named_type(name)

@@ -1,0 +1,89 @@
+"""Dispatch of one SOAP request: parse, authenticate, validate, call, answer. Every error
+becomes an IPS fault here, in one place; nothing else escapes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from lxml import etree
+
+from ips_jobs.domain.handles import HandleStyle
+from ips_jobs.domain.service import JobService
+from ips_jobs.errors import InvalidRequestXml, IpsJobsError
+from ips_jobs.wire import auth, codec, envelope, faults, schema, xml
+from ips_jobs.wire.namespaces import VERSION_BY_NS
+from ips_jobs.wire.operations import HANDLERS, Call
+
+log = logging.getLogger("ips_jobs.wire")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: bytes
+    soap_ns: str
+    operation: str | None = None
+    user: str | None = None
+    fault_code: int | None = None
+    fault_reason: str | None = None
+
+
+class Dispatcher:
+    def __init__(self, service: JobService, zone: tzinfo) -> None:
+        self.service = service
+        self.zone = zone
+
+    def dispatch(self, body: bytes, soap_ns: str, environ: Mapping[str, Any]) -> Outcome:
+        operation: str | None = None
+        creds = auth.Credentials()
+        try:
+            request = envelope.split(xml.parse(body))
+            soap_ns = request.soap_ns
+            creds = auth.read(request.headers, environ)
+            qname = etree.QName(request.body)
+            operation = _operation(qname)
+            namespace = qname.namespace or ""
+            caller = self.service.login(creds.user, creds.password, operation)
+            codec.normalize(request.body, namespace)
+            params = codec.to_data(codec.read(operation, request.body))
+            style = (
+                HandleStyle.LEGACY if VERSION_BY_NS[namespace] is None else HandleStyle.VERSIONED
+            )
+            result = HANDLERS[operation](Call(self.service, caller, params, style))
+            payload = codec.Writer(namespace, self.zone).element(
+                f"{operation}Return", schema.return_type(operation), result
+            )
+            return Outcome(200, envelope.response(soap_ns, payload), soap_ns, operation, creds.user)
+        except Exception as error:  # the one place every failure becomes a fault
+            return self.fault(error, soap_ns, operation, creds)
+
+    def too_large(self, soap_ns: str, limit: int) -> Outcome:
+        error = InvalidRequestXml(f"The request body is larger than {limit} bytes")
+        outcome = self.fault(error, soap_ns, None, auth.Credentials())
+        return Outcome(413, outcome.body, soap_ns, None, None, error.code, error.message)
+
+    def fault(
+        self, error: Exception, soap_ns: str, operation: str | None, creds: auth.Credentials
+    ) -> Outcome:
+        if not isinstance(error, IpsJobsError):
+            log.exception("unexpected error in %s", operation or "a request")
+        fault = faults.to_fault(error)
+        body = envelope.fault(
+            soap_ns, fault.client_side, fault.faultstring, fault.element, fault.code, fault.reason
+        )
+        status = creds.fault_http_status or 500
+        return Outcome(status, body, soap_ns, operation, creds.user, fault.code, fault.reason)
+
+
+def _operation(qname: etree.QName) -> str:
+    if qname.namespace not in VERSION_BY_NS:
+        raise InvalidRequestXml(f"Unknown namespace '{qname.namespace}' for {qname.localname}")
+    name = qname.localname
+    operation = name[: -len("Param")] if name.endswith("Param") else ""
+    if operation not in HANDLERS:
+        raise InvalidRequestXml(f"Unknown operation '{name}'")
+    return operation

@@ -1,0 +1,191 @@
+"""The WSGI application: routes SOAP posts to the dispatcher and serves the WSDL files."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import quoteattr
+
+from ips_jobs import __version__
+from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
+from ips_jobs.wire.soap import Dispatcher, Outcome
+
+log = logging.getLogger("ips_jobs.requests")
+
+SERVICE_PATH = "/scene7/services/IpsApiService"
+PLACEHOLDER_LOCATION = 'location="http://localhost:8080/scene7/services/IpsApiService"'
+_WSDL_PATH = re.compile(r"/scene7/webservice/IpsApi(?:-(?P<version>[0-9a-z-]+))?\.wsdl")
+_XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
+#: `?wsdl` on the service answers with the newest schema.
+DEFAULT_WSDL_VERSION = "2022-11-01-beta"
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class WsgiApp:
+    def __init__(self, dispatcher: Dispatcher, wsdl_dir: Path, max_body_bytes: int) -> None:
+        self.dispatcher = dispatcher
+        self.max_body_bytes = max_body_bytes
+        self.wsdl: dict[str | None, str] = {
+            version: (wsdl_dir / _wsdl_name(version)).read_text("utf-8")
+            for version in (None, *VERSIONS)
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == SERVICE_PATH:
+            if method == "POST":
+                return self._soap(environ, start_response)
+            if method in ("GET", "HEAD") and "wsdl" in _query(environ):
+                return self._wsdl(environ, start_response, DEFAULT_WSDL_VERSION)
+            return _text(
+                start_response,
+                "405 Method Not Allowed",
+                "POST SOAP requests here; GET ?wsdl for the WSDL.\n",
+                [("Allow", "POST")],
+            )
+        if match := _WSDL_PATH.fullmatch(path):
+            version = match["version"]
+            if version is not None and version not in VERSIONS:
+                return _text(start_response, "404 Not Found", f"No WSDL for version {version}.\n")
+            return self._wsdl(environ, start_response, version)
+        if path in ("", "/"):
+            return _text(start_response, "200 OK", _welcome(environ))
+        return _text(start_response, "404 Not Found", f"Nothing at {path}. {_hint()}\n")
+
+    def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type not in _XML_TYPES:
+            return _text(
+                start_response,
+                "415 Unsupported Media Type",
+                f"Send SOAP as Content-Type: text/xml (SOAP 1.1) or application/soap+xml "
+                f"(SOAP 1.2), not {content_type or 'nothing'}.\n",
+            )
+        soap_ns = SOAP12_NS if content_type == "application/soap+xml" else SOAP11_NS
+        length = _content_length(environ)
+        if length is not None and length > self.max_body_bytes:
+            outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
+        else:
+            body = environ["wsgi.input"].read(self.max_body_bytes + 1 if length is None else length)
+            if len(body) > self.max_body_bytes:
+                outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
+            else:
+                outcome = self.dispatcher.dispatch(body, soap_ns, environ)
+        _log(outcome, started)
+        ctype = "application/soap+xml" if outcome.soap_ns == SOAP12_NS else "text/xml"
+        start_response(
+            _status_line(outcome.status),
+            [
+                ("Content-Type", f"{ctype};charset=UTF-8"),
+                ("Content-Length", str(len(outcome.body))),
+            ],
+        )
+        return [outcome.body]
+
+    def _wsdl(
+        self, environ: dict[str, Any], start_response: StartResponse, version: str | None
+    ) -> Iterable[bytes]:
+        address = _service_address(environ)
+        if address is None:
+            return _text(start_response, "400 Bad Request", "serviceUrl must be an http(s) URL.\n")
+        body = self.wsdl[version].replace(PLACEHOLDER_LOCATION, f"location={quoteattr(address)}")
+        data = body.encode("utf-8")
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/xml;charset=UTF-8"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+
+def _wsdl_name(version: str | None) -> str:
+    return "IpsApi.wsdl" if version is None else f"IpsApi-{version}.wsdl"
+
+
+def _query(environ: dict[str, Any]) -> dict[str, list[str]]:
+    return parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+
+def _service_address(environ: dict[str, Any]) -> str | None:
+    """`?serviceUrl=` rewrites the address, as IPS does; a bare host gets the service path."""
+    given = _query(environ).get("serviceUrl")
+    if given:
+        parts = urlsplit(given[0])
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return None
+        if parts.path in ("", "/"):
+            return f"{parts.scheme}://{parts.netloc}{SERVICE_PATH}"
+        return given[0]
+    return f"{_base_url(environ)}{SERVICE_PATH}"
+
+
+def _base_url(environ: dict[str, Any]) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+    return f"{scheme}://{host}"
+
+
+def _content_length(environ: dict[str, Any]) -> int | None:
+    raw = environ.get("CONTENT_LENGTH")
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _status_line(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Status"
+
+
+def _text(
+    start_response: StartResponse,
+    status: str,
+    text: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> Iterable[bytes]:
+    data = text.encode("utf-8")
+    headers = [("Content-Type", "text/plain;charset=UTF-8"), ("Content-Length", str(len(data)))]
+    start_response(status, headers + (extra or []))
+    return [data]
+
+
+def _hint() -> str:
+    return f"The SOAP endpoint is {SERVICE_PATH}; WSDLs are at /scene7/webservice/IpsApi.wsdl."
+
+
+def _welcome(environ: dict[str, Any]) -> str:
+    base = _base_url(environ)
+    return (
+        f"ips-jobs {__version__}: an emulator of the Adobe Scene7 IPS job API.\n"
+        f"SOAP endpoint: {base}{SERVICE_PATH}\n"
+        f"WSDL:          {base}{SERVICE_PATH}?wsdl\n"
+        f"Per version:   {base}/scene7/webservice/IpsApi-<version>.wsdl "
+        f"({', '.join(VERSIONS)}) and IpsApi.wsdl\n"
+    )
+
+
+def _log(outcome: Outcome, started: float) -> None:
+    elapsed = (time.perf_counter() - started) * 1000
+    if outcome.fault_code is None:
+        log.info("%s by %s: ok in %.1f ms", outcome.operation, outcome.user or "-", elapsed)
+    else:
+        log.info(
+            "%s by %s: fault %s (%s) in %.1f ms",
+            outcome.operation or "?",
+            outcome.user or "-",
+            outcome.fault_code,
+            outcome.fault_reason,
+            elapsed,
+        )
