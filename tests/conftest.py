@@ -1,0 +1,277 @@
+"""Shared fixtures: databases (SQLite in a temp dir; PostgreSQL when IPS_TEST_DATABASE_URL is
+set), a real `ips-jobs serve` process, accounts, and a raw SOAP poster."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ips_jobs.clock import SystemClock
+from ips_jobs.domain.admin import Admin
+from ips_jobs.store import migrations
+from ips_jobs.store.database import Database
+from ips_jobs.store.repository import SqlJobRepository
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SERVICE_PATH = "/scene7/services/IpsApiService"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+COMMON_NS = "http://www.scene7.com/IpsApi/xsd"
+NS = "http://www.scene7.com/IpsApi/xsd/2022-11-01-beta"
+PASSWORD = "pw-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- databases --------------------------------------------------------------------------------
+def postgres_base_url() -> str | None:
+    return os.environ.get("IPS_TEST_DATABASE_URL") or None
+
+
+def create_postgres_database(base_url: str) -> str:
+    """A fresh, migrated PostgreSQL database on the server IPS_TEST_DATABASE_URL names."""
+    base = make_url(base_url)
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    name = f"ipsjobs_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    migrations.upgrade(url)
+    return url
+
+
+def drop_postgres_database(base_url: str, url: str) -> None:
+    base = make_url(base_url)
+    if base.drivername == "postgresql":
+        base = base.set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _database_params() -> list[object]:
+    return [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    postgres_base_url() is None, reason="IPS_TEST_DATABASE_URL is not set"
+                ),
+            ],
+        ),
+    ]
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ips.db'}"
+        migrations.upgrade(url)
+        yield url
+        return
+    base = postgres_base_url()
+    assert base is not None
+    url = create_postgres_database(base)
+    yield url
+    drop_postgres_database(base, url)
+
+
+@pytest.fixture
+def repository(database_url: str) -> Iterator[SqlJobRepository]:
+    database = Database(database_url)
+    yield SqlJobRepository(database)
+    database.dispose()
+
+
+# -- a real server ----------------------------------------------------------------------------
+@dataclass
+class Server:
+    base_url: str
+    database_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: BinaryIO
+
+    @property
+    def service_url(self) -> str:
+        return self.base_url + SERVICE_PATH
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_server(database_url: str, log_path: Path, *args: str, **env: str) -> Server:
+    """Starts `python -m ips_jobs serve` as a user would and waits until it answers."""
+    port = free_port()
+    environ = {**os.environ, "IPS_LOG_LEVEL": "info", **env}
+    command = [
+        sys.executable,
+        "-m",
+        "ips_jobs",
+        "serve",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+        "--workers",
+        "1",
+        *args,
+    ]
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=environ)
+    server = Server(f"http://127.0.0.1:{port}", database_url, process, log_path, log_file)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log_file.close()
+            raise RuntimeError(f"ips-jobs serve exited early:\n{server.log()}")
+        try:
+            if requests.get(server.base_url + "/", timeout=1).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    stop_server(server)
+    raise RuntimeError(f"ips-jobs serve did not answer within 30 s:\n{server.log()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    server.log_file.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server for the session, on its own SQLite file."""
+    folder = tmp_path_factory.mktemp("server")
+    running = start_server(f"sqlite:///{folder / 'ips.db'}", folder / "server.log")
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture(scope="session")
+def server_repository(server: Server) -> Iterator[SqlJobRepository]:
+    """The server's own database, for seeding runs and checking what was stored."""
+    database = Database(server.database_url)
+    yield SqlJobRepository(database)
+    database.dispose()
+
+
+@dataclass(frozen=True)
+class Account:
+    company_id: int
+    company_name: str
+    user_id: int
+    email: str
+    password: str
+
+    @property
+    def company_handle(self) -> str:
+        return f"c|{self.company_id}"
+
+
+def make_account(repository: SqlJobRepository, role: str = "IpsUser") -> Account:
+    admin = Admin(repository, SystemClock())
+    suffix = uuid.uuid4().hex[:10]
+    company = admin.add_company(f"Company {suffix}")
+    user = admin.add_user(f"user-{suffix}@example.test", PASSWORD, role, [company.name])
+    return Account(company.id, company.name, user.id, user.email, PASSWORD)
+
+
+@pytest.fixture
+def account(server_repository: SqlJobRepository) -> Account:
+    """A fresh company with one IpsUser member, on the session server."""
+    return make_account(server_repository)
+
+
+# -- raw SOAP ---------------------------------------------------------------------------------
+def auth_header(email: str, password: str, namespace: str = COMMON_NS) -> str:
+    return (
+        f'<authHeader xmlns="{namespace}"><user>{email}</user><password>{password}</password>'
+        "<appName>tests</appName><appVersion>1.0</appVersion></authHeader>"
+    )
+
+
+def envelope(body: str, header: str = "", soap_ns: str = SOAP11) -> bytes:
+    return (
+        f'<soapenv:Envelope xmlns:soapenv="{soap_ns}"><soapenv:Header>{header}</soapenv:Header>'
+        f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    ).encode()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    root: etree._Element
+
+    def payload(self) -> etree._Element:
+        """The one element inside the SOAP Body."""
+        body = self.root[-1]
+        return body[0]
+
+    def fault(self) -> tuple[str, int, str]:
+        """(fault element local name, code, reason) of a SOAP fault reply."""
+        detail = self.root.find(".//detail")
+        if detail is None:
+            detail = self.root.find(f".//{{{SOAP12}}}Detail")
+        assert detail is not None, etree.tostring(self.root)
+        element = detail[0]
+        code = element.findtext(f"{{{COMMON_NS}}}code")
+        reason = element.findtext(f"{{{COMMON_NS}}}reason")
+        return etree.QName(element).localname, int(code or 0), reason or ""
+
+
+def post(
+    url: str,
+    body: bytes,
+    content_type: str = "text/xml; charset=UTF-8",
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    response = requests.post(
+        url, data=body, headers={"Content-Type": content_type, **(headers or {})}, timeout=30
+    )
+    return Reply(response.status_code, dict(response.headers), etree.fromstring(response.content))
+
+
+@pytest.fixture
+def call(server: Server, account: Account):  # type: ignore[no-untyped-def]
+    """Posts `<op>Param` content as `account`, in NS, and returns the Reply."""
+
+    def _call(operation: str, inner: str, namespace: str = NS) -> Reply:
+        body = f'<{operation}Param xmlns="{namespace}">{inner}</{operation}Param>'
+        return post(
+            server.service_url, envelope(body, auth_header(account.email, account.password))
+        )
+
+    return _call
