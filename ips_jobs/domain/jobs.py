@@ -78,6 +78,7 @@ class JobSpec:
     kind: str
     detail: Detail
     submit_user_id: int
+    submit_user_email: str
     email_user_id: int
     locale: str | None
     description: str | None

@@ -131,6 +131,7 @@ class JobService:
             kind=kind,
             detail=defaults.with_defaults(kind, detail),
             submit_user_id=caller.id,
+            submit_user_email=caller.email,
             email_user_id=email_user.id,
             locale=locale,
             description=description,

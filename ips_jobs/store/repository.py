@@ -172,10 +172,7 @@ class SqlJobRepository:
             new_id = c.execute(
                 insert(scheduled_jobs).values(values).returning(scheduled_jobs.c.id)
             ).scalar_one()
-            email = c.execute(
-                select(users.c.email).where(users.c.id == spec.submit_user_id)
-            ).scalar_one()
-        return _scheduled({**values, "id": new_id, "submit_user_email": email})
+        return _scheduled({**values, "id": new_id, "submit_user_email": spec.submit_user_email})
 
     def scheduled_jobs(
         self, company_ids: Collection[int], name: str | None = None
