@@ -1,4 +1,4 @@
-"""The composition root: Settings -> database -> repository -> service -> WSGI."""
+"""The composition root: Settings -> database -> repository -> service -> WSGI, and the engine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from ips_jobs.config import Settings
 from ips_jobs.domain.admin import Admin
 from ips_jobs.domain.passwords import PasswordChecker
 from ips_jobs.domain.service import JobService
+from ips_jobs.engine.executor import Durations, Executor
+from ips_jobs.engine.runners import SimulatedPlanner
+from ips_jobs.engine.scheduler import Engine
 from ips_jobs.store import migrations
+from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.wire.schema import WSDL_DIR
@@ -41,6 +45,32 @@ def prepare(settings: Settings) -> None:
         built = parts(settings)
         built.admin.seed_demo()
         built.database.dispose()
+
+
+def engine(settings: Settings, clock: Clock | None = None) -> Engine:
+    """The job engine over the settings' database (not started)."""
+    clock = clock or SystemClock()
+    database = Database(settings.database_url, pool_size=settings.engine_threads + 2)
+    store = EngineStore(database)
+    process_id = Engine.new_process_id()
+    executor = Executor(
+        store,
+        SimulatedPlanner(settings.base_url()),
+        clock,
+        Durations(settings.run_seconds, settings.durations()),
+        process_id,
+    )
+    return Engine(
+        store,
+        executor,
+        clock,
+        ZoneInfo(settings.timezone),
+        database.engine_lock(),
+        threads=settings.engine_threads,
+        poll_seconds=settings.poll_seconds,
+        heartbeat_timeout=settings.heartbeat_timeout,
+        shared=not database.is_sqlite,
+    )
 
 
 def wsgi_app(settings: Settings) -> WsgiApp:

@@ -4,7 +4,10 @@ a flag wins over the variable. Errors print one line and exit non-zero."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +16,10 @@ import click
 from ips_jobs import __version__, app
 from ips_jobs.config import DEFAULT_DATABASE_URL, Settings, env_name
 from ips_jobs.domain import access
-from ips_jobs.errors import IpsJobsError
+from ips_jobs.errors import EngineBusy, IpsJobsError
+
+#: `ips-jobs worker` exits with this when SQLite already has its one engine.
+ENGINE_BUSY_EXIT = 3
 
 F = Callable[..., Any]
 
@@ -31,6 +37,54 @@ def database_option(f: F) -> F:
         metavar="URL",
         help=f"SQLAlchemy URL: sqlite:///FILE or postgresql://... (default {DEFAULT_DATABASE_URL})",
     )(f)
+
+
+def engine_options(f: F) -> F:
+    """The options the job engine reads (serve passes them on to its engine process)."""
+    options = [
+        _option("timezone", "--timezone", help="Server time zone for schedules (default UTC)."),
+        _option(
+            "run_seconds",
+            "--run-seconds",
+            type=float,
+            help="How long a simulated run takes; 0 ends runs at once (default 3).",
+        ),
+        _option(
+            "run_seconds_by_type",
+            "--run-seconds-by-type",
+            metavar="TYPE=S,...",
+            help="Per job type, e.g. UrlUpload=10,ImageServingPublish=1.",
+        ),
+        _option(
+            "engine_threads",
+            "--engine-threads",
+            type=int,
+            help="Engine threads running steps (default 4).",
+        ),
+        _option(
+            "poll_seconds",
+            "--poll-seconds",
+            type=float,
+            help="How often the engine looks for due work (default 0.1).",
+        ),
+        _option(
+            "heartbeat_timeout",
+            "--heartbeat-timeout",
+            type=float,
+            help="Seconds without a heartbeat before another engine takes over a dead "
+            "engine's runs (PostgreSQL; default 15).",
+        ),
+        _option(
+            "public_url",
+            "--public-url",
+            metavar="URL",
+            help="Base URL clients use to reach this server, for export download links "
+            "(default http://HOST:PORT).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -62,7 +116,8 @@ def cli() -> None:
 @_option("workers", "--workers", type=int, help="Worker processes (default 2).")
 @_option("threads", "--threads", type=int, help="Threads per worker (default 8).")
 @database_option
-@_option("timezone", "--timezone", help="Server time zone for schedules (default UTC).")
+@engine_options
+@_option("engine", "--engine/--no-engine", help="Also run the job engine (default on).")
 @_option(
     "max_body_bytes",
     "--max-body-bytes",
@@ -88,6 +143,40 @@ def serve(**overrides: Any) -> None:
     _logging(settings.log_level)
     app.prepare(settings)
     run(settings)
+
+
+@cli.command()
+@database_option
+@engine_options
+@_option(
+    "log_level",
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log level (default info).",
+)
+@click.option("--parent-pid", type=int, hidden=True, help="Exit when this process is gone.")
+def worker(parent_pid: int | None, **overrides: Any) -> None:
+    """Run only the job engine, no HTTP. With PostgreSQL run as many as you like; with SQLite
+    exactly one engine may run per database file, and a second one refuses to start."""
+    from ips_jobs.store import migrations
+
+    settings = _settings(**overrides)
+    _logging(settings.log_level)
+    migrations.upgrade(settings.database_url)
+    engine = app.engine(settings)
+    try:
+        engine.start()
+    except EngineBusy as busy:
+        click.echo(f"error: {busy.message}", err=True)
+        sys.exit(ENGINE_BUSY_EXIT)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    while not stopping.wait(0.5):
+        if parent_pid is not None and os.getppid() != parent_pid:
+            logging.getLogger("ips_jobs.engine").warning("the serve process is gone; stopping")
+            break
+    engine.stop()
 
 
 @cli.group()

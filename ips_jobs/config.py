@@ -23,6 +23,16 @@ def parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}: expected true or false, got {raw!r}")
 
 
+def parse_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name}: must not be negative, got {value}")
+    return value
+
+
 def parse_int(name: str, raw: str, minimum: int = 0) -> int:
     try:
         value = int(raw.strip())
@@ -46,6 +56,13 @@ class Settings:
     timezone: str = "UTC"
     seed_demo: bool = True
     log_level: str = "info"
+    engine: bool = True
+    engine_threads: int = 4
+    poll_seconds: float = 0.1
+    heartbeat_timeout: float = 15.0
+    run_seconds: float = 3.0
+    run_seconds_by_type: str = ""
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -74,9 +91,38 @@ class Settings:
             raise ConfigError(
                 f"{env_name('timezone')}: unknown time zone {self.timezone!r}"
             ) from None
+        self.durations()
+        if self.poll_seconds <= 0 or self.heartbeat_timeout <= 0 or self.run_seconds < 0:
+            raise ConfigError("poll_seconds and heartbeat_timeout must be > 0, run_seconds >= 0")
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise ConfigError(f"{env_name('log_level')}: use debug, info, warning or error")
         return self
+
+    def durations(self) -> dict[str, float]:
+        """IPS_RUN_SECONDS_BY_TYPE, e.g. `UrlUpload=5,Export=0.5`: seconds per job type."""
+        found: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in self.run_seconds_by_type.split(","))):
+            job_type, sep, seconds = part.partition("=")
+            if not sep or not job_type.strip():
+                raise ConfigError(
+                    f"{env_name('run_seconds_by_type')}: expected TYPE=SECONDS, got {part!r}"
+                )
+            found[job_type.strip()] = parse_float(env_name("run_seconds_by_type"), seconds)
+        return found
+
+    def base_url(self) -> str:
+        """Where clients reach this server (used in export download URLs)."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as IPS_* variables, for a child process."""
+        env = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            env[env_name(field.name)] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        return env
 
 
 def env_name(field: str) -> str:
@@ -89,4 +135,6 @@ def _coerce(name: str, kind: Any, raw: str) -> Any:
         return parse_bool(var, raw)
     if kind in ("int", int):
         return parse_int(var, raw)
+    if kind in ("float", float):
+        return parse_float(var, raw)
     return raw

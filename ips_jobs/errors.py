@@ -17,6 +17,10 @@ class ConfigError(IpsJobsError):
     """The configuration is not valid."""
 
 
+class EngineBusy(IpsJobsError):
+    """Another process already runs the engine for this SQLite database."""
+
+
 class StoreError(IpsJobsError):
     """The database could not complete the request."""
 

@@ -1,8 +1,12 @@
-"""The HTTP server: gunicorn with threaded workers (keep-alive), each building its own app."""
+"""The HTTP server: gunicorn with threaded workers (keep-alive), each building its own app,
+and beside them one `ips-jobs worker` process running the job engine."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -17,6 +21,7 @@ log = logging.getLogger("ips_jobs.server")
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._engine: subprocess.Popen[bytes] | None = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -33,16 +38,35 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             "proc_name": "ips-jobs",
             "control_socket_disable": True,
-            "when_ready": lambda _server: log.info(
-                "ips-jobs ready: http://%s:%d%s (WSDL: add ?wsdl), database %s",
-                s.host,
-                s.port,
-                SERVICE_PATH,
-                s.database_url,
-            ),
+            "when_ready": self._ready,
+            "on_exit": self._exit,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
+
+    def _ready(self, _server: Any) -> None:
+        s = self.settings
+        log.info(
+            "ips-jobs ready: http://%s:%d%s (WSDL: add ?wsdl), database %s",
+            s.host,
+            s.port,
+            SERVICE_PATH,
+            s.database_url,
+        )
+        if s.engine:
+            self._engine = subprocess.Popen(
+                [sys.executable, "-m", "ips_jobs", "worker", "--parent-pid", str(os.getpid())],
+                env={**os.environ, **s.to_env()},
+            )
+
+    def _exit(self, _server: Any) -> None:
+        if self._engine is None:
+            return
+        self._engine.terminate()
+        try:
+            self._engine.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._engine.kill()
 
     def load(self) -> Any:
         return app.wsgi_app(self.settings)

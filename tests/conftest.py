@@ -127,9 +127,10 @@ class Server:
 
 
 def start_server(database_url: str, log_path: Path, *args: str, **env: str) -> Server:
-    """Starts `python -m ips_jobs serve` as a user would and waits until it answers."""
+    """Starts `python -m ips_jobs serve` as a user would and waits until it answers.
+    The job engine is off unless IPS_ENGINE="true" is given: API tests seed runs themselves."""
     port = free_port()
-    environ = {**os.environ, "IPS_LOG_LEVEL": "info", **env}
+    environ = {**os.environ, "IPS_LOG_LEVEL": "info", "IPS_ENGINE": "false", **env}
     command = [
         sys.executable,
         "-m",

@@ -75,6 +75,8 @@ def parse_job(value: str, field: str = "jobHandle") -> JobRef:
     parts = value.strip().split("|")
     if parts[0] == "j":
         parts = parts[1:]
+        if len(parts) == 3 and not parts[1]:
+            parts.append("")  # documented run handle without a run id: j|6||Add_2007-10-24-16:11:07
         if len(parts) != 4:
             raise InvalidParameter(field, f"'{value}' is not a job handle")
         company_id = _id(parts[0], field, value)

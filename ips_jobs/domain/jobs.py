@@ -109,6 +109,9 @@ class ScheduledJob:
     next_fire_time: datetime | None
     trigger_state: TriggerState
     created_at: datetime
+    execute_requested_at: datetime | None = None
+    notify_email: str | None = None
+    submit_user_id: int | None = None
 
     @property
     def type(self) -> str:
@@ -169,6 +172,10 @@ class Run:
     counts: LogCounts = field(default_factory=LogCounts)
     fatal_error: bool = False
     submit_user_id: int | None = None
+    fire_time: datetime | None = None
+    notify_email: str | None = None
+    step: int = 0
+    stop_requested_at: datetime | None = None
 
     @property
     def type(self) -> str:

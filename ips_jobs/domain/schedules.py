@@ -26,10 +26,22 @@ class Schedule:
     seconds_first: bool
 
     def next_fire(self, after: datetime, zone: tzinfo) -> datetime:
-        """The first fire time strictly after `after`, as aware UTC."""
+        """The first fire time strictly after `after`, as aware UTC. As in cron, a fixed time
+        in the hour repeated when clocks go back fires once; hourly or faster ones keep going."""
         start = after.astimezone(zone)
-        fire = croniter(self.cron, start, second_at_beginning=self.seconds_first)
-        return fire.get_next(datetime).astimezone(UTC)
+        fires = croniter(self.cron, start, second_at_beginning=self.seconds_first)
+        minute, hour = self.cron.split()[1:3] if self.seconds_first else self.cron.split()[:2]
+        wildcard = minute.startswith("*") or hour.startswith("*")
+        while True:
+            fire = fires.get_next(datetime).astimezone(UTC)
+            if wildcard or not _repeated_wall_time(fire, zone):
+                return fire
+
+
+def _repeated_wall_time(fire: datetime, zone: tzinfo) -> bool:
+    """The second of two instants showing the same wall time (the hour after fall-back)."""
+    local = fire.astimezone(zone)
+    return local.fold == 1 and local.replace(fold=0).astimezone(UTC) != fire
 
 
 def parse(text: str) -> Schedule:
@@ -67,4 +79,5 @@ def _quartz_weekdays(field: str) -> str:
             raise InvalidParameter(FIELD, f"day of week {value} is outside 1-7")
         return str(value - 1)
 
-    return re.sub(r"(?<!#)\b\d+\b", shift, field)
+    shifted = re.sub(r"(?<!#)\b\d+(?=L?\b)", shift, field)
+    return re.sub(r"\b(\d)L\b", r"L\1", shifted)  # Quartz `6L` (last Friday) is croniter's L5

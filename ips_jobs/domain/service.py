@@ -9,7 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ips_jobs.clock import Clock
-from ips_jobs.domain import access, constants, defaults, handles, schedules, validation
+from ips_jobs.domain import access, constants, defaults, handles, schedules, states, validation
 from ips_jobs.domain.handles import DefinitionRef, RunRef
 from ips_jobs.domain.jobs import (
     AssetLog,
@@ -19,11 +19,11 @@ from ips_jobs.domain.jobs import (
     Run,
     RunDetails,
     ScheduledJob,
-    TriggerState,
     User,
 )
 from ips_jobs.domain.passwords import PasswordChecker
 from ips_jobs.domain.ports import JobRepository, LogPage, RunQuery
+from ips_jobs.domain.states import TriggerEvent
 from ips_jobs.errors import (
     IllegalRequestUser,
     InvalidCredentials,
@@ -244,24 +244,10 @@ class JobService:
             raise WrongState(f"Job '{job_handle}' is not running")
 
     def pause_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
-        self._move_trigger(
-            caller,
-            company_handle,
-            job_handle,
-            TriggerState.PAUSED,
-            "paused",
-            {TriggerState.NORMAL, TriggerState.BLOCKED, TriggerState.PAUSED},
-        )
+        self._trigger(caller, company_handle, job_handle, TriggerEvent.PAUSE)
 
     def resume_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
-        self._move_trigger(
-            caller,
-            company_handle,
-            job_handle,
-            TriggerState.NORMAL,
-            "resumed",
-            {TriggerState.PAUSED, TriggerState.NORMAL},
-        )
+        self._trigger(caller, company_handle, job_handle, TriggerEvent.RESUME)
 
     def execute_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
         job = self._scheduled(caller, company_handle, job_handle)
@@ -279,18 +265,19 @@ class JobService:
         self.repository.delete_scheduled_job(job.id, self.clock.now())
 
     # -- helpers --------------------------------------------------------------------------
-    def _move_trigger(
+    def _trigger(
         self,
         caller: User,
         company_handle: str | None,
         job_handle: str | None,
-        new: TriggerState,
-        verb: str,
-        allowed: Collection[TriggerState],
+        event: TriggerEvent,
     ) -> None:
         job = self._scheduled(caller, company_handle, job_handle)
-        if not self.repository.set_trigger_state(job.id, allowed, new):
-            raise WrongState(f"Job '{job.name}' is {job.trigger_state} and cannot be {verb}")
+        target = states.trigger_target(job.trigger_state, event)
+        if not self.repository.set_trigger_state(
+            job.id, states.trigger_sources(event, target), target
+        ):
+            raise WrongState(f"Job '{job.name}' changed state; try again")
 
     def _scheduled(
         self, caller: User, company_handle: str | None, job_handle: str | None

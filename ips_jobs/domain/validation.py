@@ -3,6 +3,7 @@ Each violation names the field it is about."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -60,6 +61,8 @@ def job_detail(kind: str, detail: Detail) -> None:
             one_of(value, constants.EMAIL_SETTINGS, path)
         elif key == "publishType":
             one_of(value, constants.PUBLISH_TYPES, path)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InvalidParameter(path, f"'{value}' is not a finite number")
     if kind == "exportJob":
         one_of(detail.get("fmt"), constants.EXPORT_FORMATS, "exportJob/fmt")
     if kind == "uploadUrlsJob" and not (detail.get("urlArray") or {}).get("items"):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ips_jobs.errors import ConfigError
+from ips_jobs.errors import ConfigError, EngineBusy
 
 _WRITE = "ips_write"
 
@@ -57,11 +61,71 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def engine_lock(self) -> EngineLock:
+        """SQLite has room for one engine per database file: the first process to take this
+        lock runs it and others are refused. PostgreSQL engines share work; no lock."""
+        url = make_url(self.url)
+        if self.is_sqlite and url.database and url.database != ":memory:":
+            return FileLock(
+                Path(url.database).resolve().with_name(Path(url.database).name + ".engine.lock")
+            )
+        return NoLock()
+
     def connect(self) -> Connection:
         return self._engine.connect()
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+class EngineLock(Protocol):
+    def acquire(self) -> None:
+        """Raises EngineBusy, naming the holder, when another process holds it."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class NoLock:
+    def acquire(self) -> None:
+        return None
+
+    def release(self) -> None:
+        return None
+
+
+class FileLock:
+    """An flock beside the SQLite file; the kernel drops it when the process dies, even by
+    SIGKILL, so a crashed engine never blocks the next one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise EngineBusy(
+                f"Another process ({holder}) runs the job engine for this SQLite database "
+                f"(lock {self.path}); SQLite allows one engine. Stop it, or use PostgreSQL "
+                "(IPS_DATABASE_URL) to run several."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -7,11 +7,12 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ips_jobs.domain import states
 from ips_jobs.domain.jobs import (
     AssetLog,
     Company,
@@ -28,9 +29,11 @@ from ips_jobs.domain.jobs import (
     User,
 )
 from ips_jobs.domain.ports import LogPage, RunQuery
+from ips_jobs.domain.states import RunEvent
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.database import Database
 from ips_jobs.store.tables import (
+    UtcDateTime,
     companies,
     job_log_details,
     job_runs,
@@ -39,10 +42,8 @@ from ips_jobs.store.tables import (
     users,
 )
 
-T = TypeVar("T")
-
-_ACTIVE_STATES = (RunState.NEW, RunState.RUNNING, RunState.STOPPING)
-_COUNT_COLUMNS = {
+_ACTIVE_STATES = sorted(states.ACTIVE_RUN_STATES)
+COUNT_COLUMNS = {
     "file_success": "file_success_count",
     "file_error": "file_error_count",
     "file_warning": "file_warning_count",
@@ -172,7 +173,9 @@ class SqlJobRepository:
             new_id = c.execute(
                 insert(scheduled_jobs).values(values).returning(scheduled_jobs.c.id)
             ).scalar_one()
-        return _scheduled({**values, "id": new_id, "submit_user_email": spec.submit_user_email})
+        return scheduled_from_row(
+            {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
+        )
 
     def scheduled_jobs(
         self, company_ids: Collection[int], name: str | None = None
@@ -182,7 +185,7 @@ class SqlJobRepository:
             where.append(scheduled_jobs.c.name == name)
         with self._reading() as c:
             rows = c.execute(_scheduled_select().where(*where).order_by(scheduled_jobs.c.id))
-            return [_scheduled(r._mapping) for r in rows]
+            return [scheduled_from_row(r._mapping) for r in rows]
 
     def scheduled_job(self, company_id: int, name: str) -> ScheduledJob | None:
         found = self.scheduled_jobs([company_id], name)
@@ -217,7 +220,7 @@ class SqlJobRepository:
                 update(job_runs)
                 .where(
                     job_runs.c.scheduled_job_id == job_id,
-                    job_runs.c.state.in_([s.value for s in _ACTIVE_STATES]),
+                    job_runs.c.state.in_(_ACTIVE_STATES),
                     job_runs.c.stop_requested_at.is_(None),
                 )
                 .values(stop_requested_at=now)
@@ -226,7 +229,7 @@ class SqlJobRepository:
 
     # -- runs and logs --------------------------------------------------------------------
     def add_run(self, run: Run) -> Run:
-        values = _run_values(run)
+        values = run_values(run)
         with self._writing() as c:
             new_id = c.execute(
                 insert(job_runs).values(values).returning(job_runs.c.id)
@@ -237,7 +240,7 @@ class SqlJobRepository:
         if not details:
             return
         with self._writing() as c:
-            c.execute(insert(job_log_details), [_detail_values(d) for d in details])
+            c.execute(insert(job_log_details), [detail_values(d) for d in details])
 
     def runs(
         self,
@@ -254,7 +257,7 @@ class SqlJobRepository:
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._reading() as c:
-            return [_run(r) for r in c.execute(stmt)]
+            return [run_from_row(r) for r in c.execute(stmt)]
 
     def request_stop(self, run_id: int, now: datetime) -> bool:
         with self._writing() as c:
@@ -262,10 +265,12 @@ class SqlJobRepository:
                 update(job_runs)
                 .where(
                     job_runs.c.id == run_id,
-                    job_runs.c.state.in_([s.value for s in _ACTIVE_STATES]),
+                    job_runs.c.state.in_(sorted(states.run_sources(RunEvent.STOP))),
                 )
                 .values(
-                    stop_requested_at=func.coalesce(job_runs.c.stop_requested_at, now),
+                    stop_requested_at=func.coalesce(
+                        job_runs.c.stop_requested_at, literal(now, UtcDateTime())
+                    ),
                     state=RunState.STOPPING.value,
                 )
             )
@@ -298,7 +303,7 @@ class SqlJobRepository:
                     .limit(page.records_per_page)
                     .offset((page.page - 1) * page.records_per_page)
                 )
-                found.append(RunDetails(_run(row), total, tuple(_detail(d) for d in rows)))
+                found.append(RunDetails(run_from_row(row), total, tuple(_detail(d) for d in rows)))
         return found
 
     def asset_logs(self, company_id: int, asset_handle: str) -> Sequence[AssetLog]:
@@ -317,7 +322,7 @@ class SqlJobRepository:
                 d.id: _detail(d)
                 for d in c.execute(select(job_log_details).where(job_log_details.c.id.in_(ids)))
             }
-        return [AssetLog(_run(p), details[p.detail_id]) for p in pairs]
+        return [AssetLog(run_from_row(p), details[p.detail_id]) for p in pairs]
 
 
 class _Conflict(Exception):
@@ -364,7 +369,7 @@ def _scheduled_select() -> Any:
     )
 
 
-def _scheduled(m: Any) -> ScheduledJob:
+def scheduled_from_row(m: Any) -> ScheduledJob:
     return ScheduledJob(
         id=m["id"],
         company_id=m["company_id"],
@@ -380,6 +385,9 @@ def _scheduled(m: Any) -> ScheduledJob:
         next_fire_time=m["next_fire_time"],
         trigger_state=TriggerState(m["trigger_state"]),
         created_at=m["created_at"],
+        execute_requested_at=m.get("execute_requested_at"),
+        notify_email=m.get("notify_email"),
+        submit_user_id=m.get("submit_user_id"),
     )
 
 
@@ -394,7 +402,7 @@ def _run_filter(query: RunQuery) -> list[Any]:
     if query.submit_user_id is not None:
         where.append(job_runs.c.submit_user_id == query.submit_user_id)
     if query.active_only:
-        where.append(job_runs.c.state.in_([s.value for s in _ACTIVE_STATES]))
+        where.append(job_runs.c.state.in_(_ACTIVE_STATES))
     if query.started_from is not None:
         where.append(job_runs.c.start_date >= query.started_from)
     if query.started_until is not None:
@@ -406,20 +414,25 @@ def _run_fields(run: Run) -> dict[str, Any]:
     return {f: getattr(run, f) for f in run.__dataclass_fields__}
 
 
-def _run_values(run: Run) -> dict[str, Any]:
+def tasks_value(tasks: Sequence[TaskProgress]) -> list[dict[str, Any]]:
+    """TaskProgress items as stored in the JSON `tasks` column."""
+    return [
+        {**asdict(t), "last_progress_update": t.last_progress_update.isoformat()} for t in tasks
+    ]
+
+
+def run_values(run: Run) -> dict[str, Any]:
     values = _run_fields(run)
     values.pop("id")
     values["state"] = run.state.value
-    values["tasks"] = [
-        {**asdict(t), "last_progress_update": t.last_progress_update.isoformat()} for t in run.tasks
-    ]
+    values["tasks"] = tasks_value(run.tasks)
     counts = values.pop("counts")
-    for name, column in _COUNT_COLUMNS.items():
+    for name, column in COUNT_COLUMNS.items():
         values[column] = getattr(counts, name)
     return values
 
 
-def _run(row: Row[Any]) -> Run:
+def run_from_row(row: Row[Any]) -> Run:
     m = row._mapping
     tasks = tuple(
         TaskProgress(
@@ -427,7 +440,7 @@ def _run(row: Row[Any]) -> Run:
         )
         for t in m["tasks"]
     )
-    counts = LogCounts(**{name: m[column] for name, column in _COUNT_COLUMNS.items()})
+    counts = LogCounts(**{name: m[column] for name, column in COUNT_COLUMNS.items()})
     return Run(
         id=m["id"],
         company_id=m["company_id"],
@@ -454,10 +467,14 @@ def _run(row: Row[Any]) -> Run:
         counts=counts,
         fatal_error=m["fatal_error"],
         submit_user_id=m["submit_user_id"],
+        fire_time=m["fire_time"],
+        notify_email=m["notify_email"],
+        step=m["step"],
+        stop_requested_at=m["stop_requested_at"],
     )
 
 
-def _detail_values(d: LogDetail) -> dict[str, Any]:
+def detail_values(d: LogDetail) -> dict[str, Any]:
     return {
         "run_id": d.run_id,
         "date_created": d.date_created,

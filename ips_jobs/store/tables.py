@@ -106,6 +106,7 @@ scheduled_jobs = Table(
         postgresql_where=text("trigger_state <> 'Complete'"),
     ),
     Index("ix_scheduled_jobs_next_fire_time", "next_fire_time"),
+    Index("ix_scheduled_jobs_execute_requested_at", "execute_requested_at"),
 )
 
 job_runs = Table(
@@ -145,10 +146,26 @@ job_runs = Table(
     Column("transfer_warning_count", Integer, nullable=False, server_default="0"),
     Column("fatal_error", Boolean, nullable=False, server_default="0"),
     Column("stop_requested_at", UtcDateTime),
+    Column("fire_time", UtcDateTime),
+    Column("claimed_by", String(64)),
+    Column("notify_email", String(320)),
+    Column("step", Integer, nullable=False, server_default="0"),
     Index("uq_job_runs_company_id_name", "company_id", "name", unique=True),
+    Index("uq_job_runs_scheduled_job_id_fire_time", "scheduled_job_id", "fire_time", unique=True),
+    Index("ix_job_runs_state_claimed_by", "state", "claimed_by"),
     Index("ix_job_runs_company_id_state", "company_id", "state"),
     Index("ix_job_runs_company_id_original_name", "company_id", "original_name"),
     Index("ix_job_runs_company_id_start_date", "company_id", "start_date"),
+)
+
+engine_processes = Table(
+    "engine_processes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
 )
 
 job_log_details = Table(

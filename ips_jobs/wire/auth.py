@@ -77,4 +77,5 @@ def _status(raw: str | None) -> int | None:
         status = int(raw.strip())
     except ValueError:
         return None
-    return status if 200 <= status <= 599 else None
+    # 204, 205 and 304 cannot carry a body: the fault would be lost, so the default is kept
+    return status if 200 <= status <= 599 and status not in (204, 205, 304) else None

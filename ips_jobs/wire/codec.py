@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from lxml import etree
@@ -48,11 +48,14 @@ def read(operation: str, element: etree._Element) -> Any:
     model = schema.param_type(operation)
     if not validator.validate(element):
         error = validator.error_log.filter_from_errors()[0]
-        raise _schema_error(error.message, _parent_model(model, element, error.path))
+        parent = _parent_model(model, element, error.path)
+        raise _schema_error(error.message, parent, _siblings(element, error.path))
     return _protocol.from_element(None, model, element)
 
 
-def _schema_error(message: str, parent: type[ComplexModelBase] | None) -> Exception:
+def _schema_error(
+    message: str, parent: type[ComplexModelBase] | None, present: frozenset[str] = frozenset()
+) -> Exception:
     """Names the field, as IPS does: a wrong value, a missing element, or an unknown one."""
     if match := _BAD_VALUE.search(message):
         kind = match["type"]
@@ -65,6 +68,10 @@ def _schema_error(message: str, parent: type[ComplexModelBase] | None) -> Except
             expected = _last_expected(match["exp"])
             member = parent._type_info.get(expected)
             if member is not None and member.Attributes.min_occurs >= 1:
+                if expected in present:  # it was sent, only after `name`
+                    return InvalidRequestXml(
+                        f"Element '{expected}' is out of order: it must come before '{name}'"
+                    )
                 return MissingParameter(expected)
             if name in parent._type_info:
                 return InvalidRequestXml(f"Element '{name}' is repeated or out of order")
@@ -90,6 +97,16 @@ def _parent_model(
     return model
 
 
+def _siblings(root: etree._Element, path: str | None) -> frozenset[str]:
+    """The local names of the offending node and its siblings."""
+    steps = (path or "").split("/")[2:]
+    found = root.xpath("./" + "/".join(_step(step) for step in steps)) if steps else []
+    parent = found[0].getparent() if found else None
+    if parent is None:
+        return frozenset()
+    return frozenset(etree.QName(c).localname for c in parent if isinstance(c.tag, str))
+
+
 def _step(step: str) -> str:
     """One libxml2 error-path step (`ns0:name[2]`, `*[3]`) as a prefix-free XPath step."""
     match = re.fullmatch(r"(?:[\w.-]+:)?([\w.*-]+)(\[\d+\])?", step)
@@ -104,14 +121,23 @@ def _last_expected(expected: str) -> str:
     return re.sub(r"^\{[^}]*\}", "", last)
 
 
-def to_data(value: Any) -> Any:
+#: Dates whose wall time is this far inside datetime's range survive any zone conversion.
+_EARLIEST = datetime.min + timedelta(days=2)
+_LATEST = datetime.max - timedelta(days=2)
+
+
+def to_data(value: Any, field: str = "") -> Any:
     """A spyne instance as plain data: dicts of the members that were sent, lists, scalars."""
     if isinstance(value, ComplexModelBase):
         return {
-            name: to_data(member) for name, member in value.as_dict().items() if member is not None
+            name: to_data(member, name)
+            for name, member in value.as_dict().items()
+            if member is not None
         }
     if isinstance(value, list | tuple):
-        return [to_data(item) for item in value]
+        return [to_data(item, field) for item in value]
+    if isinstance(value, datetime) and not _EARLIEST <= value.replace(tzinfo=None) <= _LATEST:
+        raise InvalidParameter(field, f"'{value.isoformat()}' is outside the supported dates")
     return value
 
 

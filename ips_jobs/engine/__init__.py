@@ -1,0 +1,1 @@
+"""The job engine: fires schedules, runs jobs through their states, writes their logs."""

@@ -1,0 +1,153 @@
+"""Steps one run through its plan: each call does the next step and says when the one after
+is due; a stop request is honoured between steps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ips_jobs.clock import Clock
+from ips_jobs.domain.jobs import LogDetail, Run, RunState, TaskProgress
+from ips_jobs.engine.runners import Entry, Plan, Planner, Step, Task
+from ips_jobs.store.claim import EngineStore, RunUpdate
+
+log = logging.getLogger("ips_jobs.engine")
+
+STOPPED_MESSAGE = "Job was stopped by request"
+RECOVERED_MESSAGE = "The server stopped while the job was running; the job did not finish"
+
+
+@dataclass(frozen=True)
+class Durations:
+    """How long a run takes: per job type (the IPS `type`), else the default."""
+
+    default: float
+    by_type: Mapping[str, float]
+
+    def of(self, run: Run) -> float:
+        return self.by_type.get(run.type, self.default)
+
+
+class Executor:
+    def __init__(
+        self,
+        store: EngineStore,
+        planner: Planner,
+        clock: Clock,
+        durations: Durations,
+        process_id: str,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.clock = clock
+        self.durations = durations
+        self.process_id = process_id
+
+    def step(self, run_id: int) -> float | None:
+        """Does the run's next step; seconds until the next one, or None once it has ended."""
+        run = self.store.run(run_id)
+        if run is None or run.state is RunState.DONE:
+            return None
+        plan = self.planner.plan(run)
+        if run.state is RunState.STOPPING:
+            self.stop(run, plan)
+            return None
+        remaining = plan.steps[run.step :]
+        duration = self.durations.of(run)
+        if duration <= 0 or len(remaining) <= 1:
+            self._finish(run, plan, remaining)
+            return None
+        if not self.store.save_step(
+            run,
+            self.process_id,
+            self._update(run, plan, remaining[0]),
+            self._details(run, remaining[0].entries),
+        ):
+            return self._after_refusal(run_id)
+        return duration / max(1, len(plan.steps) - 1)
+
+    def stop(self, run: Run, plan: Plan) -> None:
+        entry = Entry(plan.end_type, STOPPED_MESSAGE)
+        update = RunUpdate(
+            progress=run.progress,
+            message="Stopped",
+            tasks=tuple(replace(t, task_state="Stopping") for t in run.tasks),
+            counts=run.counts,
+            log_type=plan.log_type,
+            job_sub_type=plan.job_sub_type,
+            at=self.clock.now(),
+        )
+        if self.store.finish(run, self.process_id, update, self._details(run, [entry]), False):
+            log.info("run %s (%s) stopped on request", run.id, run.name)
+
+    def fail(self, run: Run, owner: str | None, message: str = RECOVERED_MESSAGE) -> bool:
+        """Ends a run that cannot go on with a FatalError log row."""
+        plan = self.planner.plan(run)
+        update = RunUpdate(
+            progress=run.progress,
+            message=message,
+            tasks=tuple(replace(t, task_state="Failed") for t in run.tasks),
+            counts=run.counts,
+            log_type=plan.log_type,
+            job_sub_type=plan.job_sub_type,
+            at=self.clock.now(),
+        )
+        details = self._details(run, [Entry("FatalError", message)])
+        return self.store.finish(run, owner, update, details, True)
+
+    def _finish(self, run: Run, plan: Plan, remaining: Sequence[Step]) -> None:
+        entries = [entry for step in remaining for entry in step.entries]
+        last = remaining[-1] if remaining else plan.steps[-1]
+        update = self._update(run, plan, last)
+        if self.store.finish(run, self.process_id, update, self._details(run, entries), plan.fatal):
+            log.info("run %s (%s) done", run.id, run.name)
+            return
+        self._after_refusal(run.id)
+
+    def _after_refusal(self, run_id: int) -> None:
+        """The store refused a write: the run was stopped meanwhile (or is not ours)."""
+        current = self.store.run(run_id)
+        if current is not None and current.state is RunState.STOPPING:
+            self.stop(current, self.planner.plan(current))
+
+    def _update(self, run: Run, plan: Plan, step: Step) -> RunUpdate:
+        return RunUpdate(
+            progress=step.progress,
+            message=step.message,
+            tasks=tuple(_task_progress(t, self.clock.now()) for t in step.tasks),
+            counts=step.counts,
+            log_type=plan.log_type,
+            job_sub_type=plan.job_sub_type,
+            at=self.clock.now(),
+        )
+
+    def _details(self, run: Run, entries: Iterable[Entry]) -> list[LogDetail]:
+        now = self.clock.now()
+        return [
+            LogDetail(
+                run_id=run.id,
+                date_created=now,
+                log_type=e.log_type,
+                log_message=e.message,
+                asset_name=e.asset_name,
+                asset_type=e.asset_type,
+                asset_handle=e.asset_handle,
+            )
+            for e in entries
+        ]
+
+
+def _task_progress(task: Task, now: datetime) -> TaskProgress:
+    total = task.processed + task.processing + task.pending
+    return TaskProgress(
+        task_type=task.task_type,
+        task_state=task.state,
+        num_processed=task.processed,
+        num_processing=task.processing,
+        num_pending=task.pending,
+        progress=task.processed / total if total else 0.0,
+        progress_message="",
+        last_progress_update=now,
+    )

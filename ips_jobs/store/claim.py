@@ -1,0 +1,325 @@
+"""The engine's side of the store: firing due schedules, claiming runs, saving their steps,
+ending them, and recovering the runs of engines that died. Work is claimed in one statement,
+with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one engine and a write lock)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy import update as update_
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ips_jobs.domain import firing, states
+from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress, TriggerState
+from ips_jobs.domain.states import RunEvent, TriggerEvent
+from ips_jobs.errors import StoreError
+from ips_jobs.store.database import Database
+from ips_jobs.store.repository import (
+    COUNT_COLUMNS,
+    detail_values,
+    run_from_row,
+    run_values,
+    scheduled_from_row,
+    tasks_value,
+)
+from ips_jobs.store.tables import (
+    UtcDateTime,
+    engine_processes,
+    job_log_details,
+    job_runs,
+    scheduled_jobs,
+    users,
+)
+
+_notify = users.alias("notify")
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """What a step changes on its run."""
+
+    progress: int
+    message: str
+    tasks: Sequence[TaskProgress]
+    counts: LogCounts
+    log_type: str
+    job_sub_type: str
+    at: datetime
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "last_progress_update": self.at,
+            "progress": self.progress,
+            "progress_message": self.message,
+            "tasks": tasks_value(self.tasks),
+            "log_type": self.log_type,
+            "job_sub_type": self.job_sub_type,
+            **{column: getattr(self.counts, name) for name, column in COUNT_COLUMNS.items()},
+        }
+
+
+class EngineStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self.db.write() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- engine processes -----------------------------------------------------------------
+    def register(self, process_id: str, host: str, pid: int, now: datetime) -> None:
+        with self._write() as c:
+            c.execute(
+                insert(engine_processes).values(
+                    id=process_id, host=host, pid=pid, started_at=now, heartbeat_at=now
+                )
+            )
+
+    def heartbeat(self, process_id: str, now: datetime) -> None:
+        with self._write() as c:
+            c.execute(
+                update_(engine_processes)
+                .where(engine_processes.c.id == process_id)
+                .values(heartbeat_at=now)
+            )
+
+    def unregister(self, process_id: str) -> None:
+        with self._write() as c:
+            c.execute(delete(engine_processes).where(engine_processes.c.id == process_id))
+
+    # -- schedules to runs ----------------------------------------------------------------
+    def fire_due(self, now: datetime, zone: tzinfo, server_name: str, limit: int) -> int:
+        """Makes the runs of every schedule whose time has come; one run per fire time."""
+        due = or_(
+            and_(
+                scheduled_jobs.c.next_fire_time <= now,
+                scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
+            ),
+            scheduled_jobs.c.execute_requested_at.is_not(None),
+        )
+        stmt = (
+            select(
+                scheduled_jobs,
+                users.c.email.label("submit_user_email"),
+                _notify.c.email.label("notify_email"),
+            )
+            .join(users, users.c.id == scheduled_jobs.c.submit_user_id)
+            .join(_notify, _notify.c.id == scheduled_jobs.c.email_user_id)
+            .where(due)
+            .order_by(scheduled_jobs.c.next_fire_time, scheduled_jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=scheduled_jobs)
+        )
+        made = 0
+        with self._write() as c:
+            for row in c.execute(stmt).all():
+                job = scheduled_from_row(row._mapping)
+                if job.execute_requested_at is not None:
+                    made += self._insert_run(c, firing.execute_now(job, now, zone, server_name))
+                    c.execute(
+                        update_(scheduled_jobs)
+                        .where(scheduled_jobs.c.id == job.id)
+                        .values(execute_requested_at=None)
+                    )
+                if (
+                    job.trigger_state is TriggerState.NORMAL
+                    and job.next_fire_time is not None
+                    and job.next_fire_time <= now
+                ):
+                    fired = firing.fire(job, now, zone, server_name)
+                    made += self._insert_run(c, fired.run)
+                    c.execute(
+                        update_(scheduled_jobs)
+                        .where(scheduled_jobs.c.id == job.id)
+                        .values(
+                            trigger_state=fired.trigger_state.value,
+                            next_fire_time=fired.next_fire_time,
+                        )
+                    )
+        return made
+
+    def _insert_run(self, c: Connection, run: Run) -> int:
+        """Inserts a run; 0 when this fire time already has its run (another engine fired it)."""
+        try:
+            with c.begin_nested():
+                c.execute(insert(job_runs).values(run_values(run)))
+        except IntegrityError:
+            return 0
+        return 1
+
+    def next_fire_time(self) -> datetime | None:
+        with self.db.read() as c:
+            return c.execute(
+                select(func.min(scheduled_jobs.c.next_fire_time)).where(
+                    scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value
+                )
+            ).scalar_one_or_none()
+
+    # -- runs -----------------------------------------------------------------------------
+    def claim(self, process_id: str, now: datetime, limit: int) -> list[Run]:
+        """Takes up to `limit` unclaimed runs (new ones start; stopping ones are to be ended)."""
+        claimable = sorted(states.run_sources(RunEvent.CLAIM))
+        picked = (
+            select(job_runs.c.id)
+            .where(job_runs.c.state.in_(claimable), job_runs.c.claimed_by.is_(None))
+            .order_by(job_runs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        starting = job_runs.c.state == RunState.NEW.value
+        stmt = (
+            update_(job_runs)
+            .where(job_runs.c.id.in_(picked))
+            .values(
+                claimed_by=process_id,
+                state=func.coalesce(
+                    func.nullif(job_runs.c.state, RunState.NEW.value), RunState.RUNNING.value
+                ),
+                start_date=case(
+                    (starting, literal(now, UtcDateTime())), else_=job_runs.c.start_date
+                ),
+                last_progress_update=now,
+            )
+            .returning(*job_runs.c)
+        )
+        with self._write() as c:
+            rows = c.execute(stmt).all()
+        return sorted((run_from_row(r) for r in rows), key=lambda run: run.id)
+
+    def run(self, run_id: int) -> Run | None:
+        with self.db.read() as c:
+            row = c.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
+        return run_from_row(row) if row else None
+
+    def save_step(
+        self, run: Run, process_id: str, update: RunUpdate, details: Sequence[LogDetail]
+    ) -> bool:
+        """Records one step of a running run; False when it is no longer running for us."""
+        with self._write() as c:
+            result = c.execute(
+                update_(job_runs)
+                .where(
+                    job_runs.c.id == run.id,
+                    job_runs.c.claimed_by == process_id,
+                    job_runs.c.state == RunState.RUNNING.value,
+                )
+                .values(
+                    step=run.step + 1,
+                    **update.values(),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            _add_details(c, details)
+        return True
+
+    def finish(
+        self,
+        run: Run,
+        process_id: str | None,
+        update: RunUpdate,
+        details: Sequence[LogDetail],
+        fatal: bool,
+    ) -> bool:
+        """Ends a run (Done) with its last log rows, and unblocks its recurring schedule.
+        `process_id` None finishes a run nobody claimed (stopped before it started)."""
+        owner = (
+            job_runs.c.claimed_by.is_(None)
+            if process_id is None
+            else job_runs.c.claimed_by == process_id
+        )
+        with self._write() as c:
+            result = c.execute(
+                update_(job_runs)
+                .where(
+                    job_runs.c.id == run.id,
+                    owner,
+                    job_runs.c.state.in_(sorted(states.run_sources(RunEvent.FINISH))),
+                )
+                .values(
+                    state=RunState.DONE.value,
+                    end_date=update.at,
+                    fatal_error=fatal,
+                    **update.values(),
+                )
+            )
+            if result.rowcount != 1:
+                return False
+            _add_details(c, details)
+            if run.scheduled_job_id is not None:
+                _run_ended(c, run.scheduled_job_id)
+        return True
+
+    def orphans(self, process_id: str, alive_since: datetime | None) -> list[tuple[Run, str]]:
+        """Active runs claimed by engines other than us that are gone: no heartbeat since
+        `alive_since` (None: every other engine is gone, as with SQLite's single engine)."""
+        others = and_(job_runs.c.claimed_by.is_not(None), job_runs.c.claimed_by != process_id)
+        if alive_since is not None:
+            alive = select(engine_processes.c.id).where(
+                engine_processes.c.heartbeat_at >= alive_since
+            )
+            others = and_(others, job_runs.c.claimed_by.not_in(alive))
+        with self.db.read() as c:
+            rows = c.execute(
+                select(job_runs)
+                .where(job_runs.c.state.in_(sorted(states.ACTIVE_RUN_STATES)), others)
+                .order_by(job_runs.c.id)
+            ).all()
+        return [(run_from_row(r), r.claimed_by) for r in rows]
+
+    def adopt(self, run: Run, dead_owner: str, process_id: str) -> bool:
+        """Takes over an orphaned run so that exactly one engine ends it."""
+        with self._write() as c:
+            result = c.execute(
+                update_(job_runs)
+                .where(job_runs.c.id == run.id, job_runs.c.claimed_by == dead_owner)
+                .values(claimed_by=process_id)
+            )
+        return result.rowcount == 1
+
+    def forget_engines(self, dead_before: datetime | None, keep: Collection[str]) -> None:
+        """Drops the records of engines silent since `dead_before` (None: all but `keep`)."""
+        where = [engine_processes.c.id.not_in(list(keep))]
+        if dead_before is not None:
+            where.append(engine_processes.c.heartbeat_at < dead_before)
+        with self._write() as c:
+            c.execute(delete(engine_processes).where(*where))
+
+
+def _run_ended(c: Connection, scheduled_job_id: int) -> None:
+    target = states.trigger_target(TriggerState.BLOCKED, TriggerEvent.RUN_ENDED)
+    c.execute(
+        update_(scheduled_jobs)
+        .where(
+            scheduled_jobs.c.id == scheduled_job_id,
+            scheduled_jobs.c.trigger_state.in_(
+                sorted(states.trigger_sources(TriggerEvent.RUN_ENDED))
+            ),
+        )
+        .values(trigger_state=target.value)
+    )
+
+
+def _add_details(c: Connection, details: Sequence[LogDetail]) -> None:
+    if details:
+        c.execute(insert(job_log_details), [detail_values(d) for d in details])
