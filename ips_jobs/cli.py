@@ -278,7 +278,7 @@ def main() -> None:
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {exc.format_message()}", err=True)  # one line, no usage banner
         sys.exit(exc.exit_code)
     except IpsJobsError as exc:
         click.echo(f"error: {exc.message}", err=True)

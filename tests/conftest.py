@@ -9,10 +9,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import pytest
 import requests
@@ -34,6 +34,7 @@ SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 COMMON_NS = "http://www.scene7.com/IpsApi/xsd"
 NS = "http://www.scene7.com/IpsApi/xsd/2022-11-01-beta"
 PASSWORD = "pw-for-tests"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -145,7 +146,9 @@ def start_server(database_url: str, log_path: Path, *args: str, **env: str) -> S
         *args,
     ]
     log_file = log_path.open("wb")
-    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=environ)
+    process = subprocess.Popen(
+        command, stdout=log_file, stderr=subprocess.STDOUT, env=environ, start_new_session=True
+    )
     server = Server(f"http://127.0.0.1:{port}", database_url, process, log_path, log_file)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -263,6 +266,29 @@ def post(
         url, data=body, headers={"Content-Type": content_type, **(headers or {})}, timeout=30
     )
     return Reply(response.status_code, dict(response.headers), etree.fromstring(response.content))
+
+
+def caller(server: Server, account: Account) -> Callable[..., Reply]:
+    """A function posting `<op>Param` content to `server` as `account`, in NS."""
+
+    def _call(operation: str, inner: str, namespace: str = NS) -> Reply:
+        body = f'<{operation}Param xmlns="{namespace}">{inner}</{operation}Param>'
+        header = auth_header(account.email, account.password)
+        return post(server.service_url, envelope(body, header))
+
+    return _call
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 15.0, interval: float = 0.05) -> T:
+    """Polls `check` until it returns something truthy; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {result!r})")
+        time.sleep(interval)
 
 
 @pytest.fixture

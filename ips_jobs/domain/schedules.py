@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from ips_jobs.errors import InvalidParameter
 
@@ -33,7 +33,10 @@ class Schedule:
         minute, hour = self.cron.split()[1:3] if self.seconds_first else self.cron.split()[:2]
         wildcard = minute.startswith("*") or hour.startswith("*")
         while True:
-            fire = fires.get_next(datetime).astimezone(UTC)
+            try:
+                fire = fires.get_next(datetime).astimezone(UTC)
+            except CroniterBadDateError:  # e.g. `0 0 31 2 *`, 31 February
+                raise InvalidParameter(FIELD, f"'{self.text}' never fires") from None
             if wildcard or not _repeated_wall_time(fire, zone):
                 return fire
 

@@ -161,6 +161,10 @@ class JobService:
             if original_name and original_name != ref.name:
                 return []
             name = ref.name
+            found = self.repository.scheduled_jobs(company_ids, name)
+            if not found:
+                raise NotFound("jobHandle", job_handle)
+            return found
         return self.repository.scheduled_jobs(company_ids, name)
 
     def active_jobs(

@@ -56,6 +56,7 @@ class Engine:
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
         self._poll_lock = threading.Lock()
+        self._stops: set[int] = set()
         self._scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(threads)},
@@ -120,11 +121,19 @@ class Engine:
                     self._scheduler.add_job(self._step, args=[run.id])
                 if fired < FIRE_BATCH and (len(claimed) < free or free <= 0):
                     break
+            self._honour_stops()
             self._arm_alarm()
         except Exception:
             log.exception("engine poll failed; retrying at the next poll")
         finally:
             self._poll_lock.release()
+
+    def _honour_stops(self) -> None:
+        """A stop request is acted on at once, not at the run's next step."""
+        for run_id in self.store.stopping(self.process_id):
+            if run_id not in self._stops:
+                self._stops.add(run_id)
+                self._scheduler.add_job(self._step, args=[run_id])
 
     def _arm_alarm(self) -> None:
         """Wakes exactly at the next fire time, not just at the next poll."""
@@ -146,6 +155,7 @@ class Engine:
         if delay is None:
             with self._in_flight_lock:
                 self._in_flight.discard(run_id)
+            self._stops.discard(run_id)
             return
         self._scheduler.add_job(
             self._step,

@@ -206,6 +206,18 @@ class EngineStore:
             rows = c.execute(stmt).all()
         return sorted((run_from_row(r) for r in rows), key=lambda run: run.id)
 
+    def stopping(self, process_id: str) -> list[int]:
+        """Our runs that stopJob or deleteJob asked to stop."""
+        with self.db.read() as c:
+            return list(
+                c.execute(
+                    select(job_runs.c.id).where(
+                        job_runs.c.claimed_by == process_id,
+                        job_runs.c.state == RunState.STOPPING.value,
+                    )
+                ).scalars()
+            )
+
     def run(self, run_id: int) -> Run | None:
         with self.db.read() as c:
             row = c.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
