@@ -24,6 +24,9 @@ _XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
 #: `?wsdl` on the service answers with the newest schema.
 DEFAULT_WSDL_VERSION = "2022-11-01-beta"
 
+#: The most of a refused body read and dropped; past it the connection is closed.
+DRAIN_LIMIT = 256 * 1024 * 1024
+
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
@@ -72,10 +75,12 @@ class WsgiApp:
         soap_ns = SOAP12_NS if content_type == "application/soap+xml" else SOAP11_NS
         length = _content_length(environ)
         if length is not None and length > self.max_body_bytes:
+            _drain(environ["wsgi.input"])
             outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
         else:
             body = environ["wsgi.input"].read(self.max_body_bytes + 1 if length is None else length)
             if len(body) > self.max_body_bytes:
+                _drain(environ["wsgi.input"])
                 outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
             else:
                 outcome = self.dispatcher.dispatch(body, soap_ns, environ)
@@ -103,6 +108,17 @@ class WsgiApp:
             [("Content-Type", "text/xml;charset=UTF-8"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+
+def _drain(stream: Any, limit: int = DRAIN_LIMIT) -> None:
+    """Reads and drops the rest of a refused body (bounded), so the client's keep-alive
+    connection stays usable for its next request."""
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(65536, left))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def _wsdl_name(version: str | None) -> str:
