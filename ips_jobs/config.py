@@ -63,6 +63,7 @@ class Settings:
     run_seconds: float = 3.0
     run_seconds_by_type: str = ""
     public_url: str = ""
+    journal_size: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Dialect,
     ForeignKey,
     Index,
@@ -149,6 +150,11 @@ job_runs = Table(
     Column("fire_time", UtcDateTime),
     Column("claimed_by", String(64)),
     Column("notify_email", String(320)),
+    Column("seconds", Float),
+    Column("manual", Boolean, nullable=False, server_default="0"),
+    Column("advance_to", Integer),
+    Column("advance_outcome", String(20)),
+    Column("injected", JSON),
     Column("step", Integer, nullable=False, server_default="0"),
     Index("uq_job_runs_company_id_name", "company_id", "name", unique=True),
     Index("uq_job_runs_scheduled_job_id_fire_time", "scheduled_job_id", "fire_time", unique=True),
@@ -166,6 +172,51 @@ engine_processes = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
+)
+
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("operation", String(60)),
+    Column("company_id", Integer),
+    Column("job_name", String(200)),
+    Column("job_type", String(60)),
+    Column("probability", Float),
+    Column("remaining", Integer),
+    Column("effect", String(20), nullable=False),
+    Column("code", Integer),
+    Column("reason", Text),
+    Column("http_status", Integer),
+    Column("latency_ms", Integer),
+    Column("hits", Integer, nullable=False, server_default="0"),
+)
+
+run_controls = Table(
+    "run_controls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_type", String(60)),
+    Column("job_name", String(200)),
+    Column("seconds", Float),
+    Column("manual", Boolean, nullable=False, server_default="0"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("operation", String(60)),
+    Column("caller", String(320)),
+    Column("status", Integer, nullable=False),
+    Column("fault_code", Integer),
+    Column("duration_ms", Float, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("response", Text, nullable=False),
+    Index("ix_journal_at", "at"),
+    Index("ix_journal_operation", "operation"),
 )
 
 job_log_details = Table(
