@@ -7,14 +7,19 @@ from zoneinfo import ZoneInfo
 
 from ips_jobs.clock import Clock, SystemClock
 from ips_jobs.config import Settings
+from ips_jobs.control.journal import Journal, recorder
+from ips_jobs.control.routes import ControlApp
+from ips_jobs.control.seed import Seeder
+from ips_jobs.control.service import Controls
 from ips_jobs.domain.admin import Admin
 from ips_jobs.domain.passwords import PasswordChecker
 from ips_jobs.domain.service import JobService
 from ips_jobs.engine.executor import Durations, Executor
-from ips_jobs.engine.runners import SimulatedPlanner
+from ips_jobs.engine.runners import InjectingPlanner, SimulatedPlanner
 from ips_jobs.engine.scheduler import Engine
 from ips_jobs.store import migrations
 from ips_jobs.store.claim import EngineStore
+from ips_jobs.store.control import ControlStore
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.wire.schema import WSDL_DIR
@@ -47,6 +52,12 @@ def prepare(settings: Settings) -> None:
         built.database.dispose()
 
 
+def controls(settings: Settings, database: Database, clock: Clock) -> Controls:
+    return Controls(
+        ControlStore(database), SqlJobRepository(database), clock, settings.heartbeat_timeout
+    )
+
+
 def engine(settings: Settings, clock: Clock | None = None) -> Engine:
     """The job engine over the settings' database (not started)."""
     clock = clock or SystemClock()
@@ -55,7 +66,7 @@ def engine(settings: Settings, clock: Clock | None = None) -> Engine:
     process_id = Engine.new_process_id()
     executor = Executor(
         store,
-        SimulatedPlanner(settings.base_url()),
+        InjectingPlanner(SimulatedPlanner(settings.base_url())),
         clock,
         Durations(settings.run_seconds, settings.durations()),
         process_id,
@@ -70,10 +81,23 @@ def engine(settings: Settings, clock: Clock | None = None) -> Engine:
         poll_seconds=settings.poll_seconds,
         heartbeat_timeout=settings.heartbeat_timeout,
         shared=not database.is_sqlite,
+        setup=controls(settings, database, clock).setup_runs,
     )
 
 
 def wsgi_app(settings: Settings) -> WsgiApp:
+    """The SOAP service and, under /_ips/, the control plane (with the request journal)."""
     built = parts(settings)
-    dispatcher = Dispatcher(built.service, ZoneInfo(settings.timezone))
-    return WsgiApp(dispatcher, WSDL_DIR, settings.max_body_bytes)
+    controlling = controls(settings, built.database, SystemClock())
+    journal = Journal(controlling.store, settings.journal_size) if settings.journal_size else None
+    dispatcher = Dispatcher(built.service, ZoneInfo(settings.timezone), controlling)
+    control_app = ControlApp(
+        controlling, Seeder(built.admin, built.service, built.repository), journal
+    )
+    return WsgiApp(
+        dispatcher,
+        WSDL_DIR,
+        settings.max_body_bytes,
+        control=control_app,
+        recorders=[recorder(journal)] if journal else [],
+    )

@@ -1,5 +1,6 @@
-"""The `ips-jobs` command. Every option can also be set with the IPS_* variable it names;
-a flag wins over the variable. Errors print one line and exit non-zero."""
+"""The `ips-jobs` command. Every option can also be set with the IPS_* variable it names, or
+in a TOML config file (`--config FILE` / IPS_CONFIG): environment variables, then the config
+file, then flags, a later one winning. Errors print one line and exit non-zero."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from typing import Any
 
 import click
 
-from ips_jobs import __version__, app
-from ips_jobs.config import DEFAULT_DATABASE_URL, Settings, env_name
+from ips_jobs import __version__, app, logs
+from ips_jobs.config import CONFIG_ENV, DEFAULT_DATABASE_URL, LOG_FORMATS, Settings, env_name
 from ips_jobs.domain import access
 from ips_jobs.errors import EngineBusy, IpsJobsError
 
@@ -88,26 +89,53 @@ def engine_options(f: F) -> F:
 
 
 def _settings(**overrides: Any) -> Settings:
-    return Settings.from_env(**overrides)
+    """Environment, then the config file (`ips-jobs --config` or IPS_CONFIG), then flags."""
+    ctx = click.get_current_context(silent=True)
+    config_file = (ctx.find_root().obj or {}).get("config_file") if ctx else None
+    return Settings.load(None, config_file, **overrides)
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _logging(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_format)
+
+
+def log_options(f: F) -> F:
+    f = _option(
+        "log_format",
+        "--log-format",
+        type=click.Choice(LOG_FORMATS),
+        help="text (readable) or json (one object per line on stderr; default text).",
+    )(f)
+    return _option(
+        "log_level",
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"]),
+        help="Log level (default info).",
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ips-jobs")
-def cli() -> None:
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    default=None,
+    help="TOML config file; its keys are the settings' names (port = 8081, "
+    f'database_url = "..."). [env: {CONFIG_ENV}]',
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
     """ips-jobs: an emulator of the Adobe Scene7 IPS job API (SOAP) for development and CI.
 
     Start the service with `ips-jobs serve`; it listens on
     http://127.0.0.1:8080/scene7/services/IpsApiService and keeps its data in ./ips-jobs.db
     unless told otherwise.
+
+    Precedence, a later one winning: IPS_* environment variables, then the TOML config file
+    (--config FILE or IPS_CONFIG), then the command's flags.
     """
+    ctx.ensure_object(dict)["config_file"] = config_file
 
 
 @cli.command()
@@ -129,18 +157,13 @@ def cli() -> None:
     "--seed-demo/--no-seed-demo",
     help="Create a demo account when the database has no users (default on).",
 )
-@_option(
-    "log_level",
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    help="Log level (default info).",
-)
+@log_options
 def serve(**overrides: Any) -> None:
     """Run the SOAP service: migrate the database, then serve until stopped (Ctrl-C)."""
     from ips_jobs.server import run
 
     settings = _settings(**overrides)
-    _logging(settings.log_level)
+    _logging(settings)
     app.prepare(settings)
     run(settings)
 
@@ -148,12 +171,7 @@ def serve(**overrides: Any) -> None:
 @cli.command()
 @database_option
 @engine_options
-@_option(
-    "log_level",
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    help="Log level (default info).",
-)
+@log_options
 @click.option("--parent-pid", type=int, hidden=True, help="Exit when this process is gone.")
 def worker(parent_pid: int | None, **overrides: Any) -> None:
     """Run only the job engine, no HTTP. With PostgreSQL run as many as you like; with SQLite
@@ -161,13 +179,16 @@ def worker(parent_pid: int | None, **overrides: Any) -> None:
     from ips_jobs.store import migrations
 
     settings = _settings(**overrides)
-    _logging(settings.log_level)
+    _logging(settings)
     migrations.upgrade(settings.database_url)
     engine = app.engine(settings)
     try:
         engine.start()
     except EngineBusy as busy:
-        click.echo(f"error: {busy.message}", err=True)
+        if settings.log_format == "json":  # stderr carries only JSON lines
+            logging.getLogger("ips_jobs.engine").error(busy.message)
+        else:
+            click.echo(f"error: {busy.message}", err=True)
         sys.exit(ENGINE_BUSY_EXIT)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

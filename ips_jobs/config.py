@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -11,6 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ips_jobs.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./ips-jobs.db"
+#: Names a TOML config file (`ips-jobs --config FILE` wins over it); empty means none.
+CONFIG_ENV = "IPS_CONFIG"
+LOG_FORMATS = ("text", "json")
 
 
 def parse_bool(name: str, raw: str) -> bool:
@@ -56,6 +60,7 @@ class Settings:
     timezone: str = "UTC"
     seed_demo: bool = True
     log_level: str = "info"
+    log_format: str = "text"
     engine: bool = True
     engine_threads: int = 4
     poll_seconds: float = 0.1
@@ -64,6 +69,23 @@ class Settings:
     run_seconds_by_type: str = ""
     public_url: str = ""
     journal_size: int = 1000
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        **flag_overrides: Any,
+    ) -> Settings:
+        """Environment variables, then the TOML config file, then flags: a later source wins.
+
+        The file is `config_file` (the `--config` flag) or else the one IPS_CONFIG names; its
+        keys are the field names, typed by TOML (`port = 8081`, `seed_demo = false`)."""
+        env = os.environ if environ is None else environ
+        path = config_file if config_file not in (None, "") else env.get(CONFIG_ENV) or None
+        from_file = read_config_file(path) if path is not None else {}
+        given = {k: v for k, v in flag_overrides.items() if v is not None}
+        return cls.from_env(env, **{**from_file, **given})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -97,6 +119,10 @@ class Settings:
             raise ConfigError("poll_seconds and heartbeat_timeout must be > 0, run_seconds >= 0")
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise ConfigError(f"{env_name('log_level')}: use debug, info, warning or error")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(
+                f"{env_name('log_format')}: use text or json, not {self.log_format!r}"
+            )
         return self
 
     def durations(self) -> dict[str, float]:
@@ -116,14 +142,56 @@ class Settings:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     def to_env(self) -> dict[str, str]:
-        """These settings as IPS_* variables, for a child process."""
-        env = {}
+        """These settings as IPS_* variables, for a child process. IPS_CONFIG is emptied: the
+        settings are already the effective ones, and a file must not override them again."""
+        env = {CONFIG_ENV: ""}
         for field in fields(self):
             value = getattr(self, field.name)
             env[env_name(field.name)] = (
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
         return env
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A TOML config file's settings; every error names the file (and the key)."""
+    where = f"config file {os.fspath(path)}"
+    try:
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    kinds = {field.name: field.type for field in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in kinds:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(kinds))})")
+        values[key] = _typed(where, key, kinds[key], value)
+    return values
+
+
+#: What a config file value must be, per field type (TOML types the values itself).
+_TOML_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    "bool": ("true or false", (bool,)),
+    "int": ("an integer", (int,)),
+    "float": ("a number", (int, float)),
+    "str": ("a string", (str,)),
+}
+
+
+def _typed(where: str, key: str, kind: Any, value: Any) -> Any:
+    expected, types = _TOML_TYPES[kind if isinstance(kind, str) else kind.__name__]
+    # bool is an int in Python, but `port = true` is no port.
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        shown = repr(value) if isinstance(value, str | int | float) else type(value).__name__
+        raise ConfigError(f"{where}: {key} must be {expected}, got {shown}")
+    if kind in ("int", "float", int, float) and value < 0:
+        raise ConfigError(f"{where}: {key} must not be negative, got {value}")
+    return float(value) if kind in ("float", float) else value
 
 
 def env_name(field: str) -> str:

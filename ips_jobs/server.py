@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from ips_jobs import app
+from ips_jobs import app, logs
 from ips_jobs.config import Settings
 from ips_jobs.wire.wsgi import SERVICE_PATH
 
@@ -35,6 +35,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "loglevel": s.log_level,
             "accesslog": None,
             "errorlog": "-",
+            "logger_class": logs.gunicorn_logger_class(s.log_format),
             "graceful_timeout": 10,
             "proc_name": "ips-jobs",
             "control_socket_disable": True,

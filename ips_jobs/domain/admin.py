@@ -26,11 +26,13 @@ class Admin:
         self.repository = repository
         self.clock = clock
 
-    def add_company(self, name: str) -> Company:
+    def add_company(self, name: str, company_id: int | None = None) -> Company:
         clean = name.strip()
         if not clean or "|" in clean:
             raise InvalidParameter("name", "a company name must be non-empty and without '|'")
-        return self.repository.add_company(clean, self.clock.now())
+        if company_id is not None and company_id < 0:
+            raise InvalidParameter("id", "a company id is 0 or more")
+        return self.repository.add_company(clean, self.clock.now(), company_id)
 
     def add_user(self, email: str, password: str, role: str, company_names: Sequence[str]) -> User:
         if not _EMAIL.fullmatch(email):

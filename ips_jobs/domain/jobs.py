@@ -176,6 +176,11 @@ class Run:
     notify_email: str | None = None
     step: int = 0
     stop_requested_at: datetime | None = None
+    seconds: float | None = None
+    manual: bool = False
+    advance_to: int | None = None
+    advance_outcome: str | None = None
+    injected: dict[str, Any] | None = None
 
     @property
     def type(self) -> str:

@@ -46,8 +46,8 @@ class LogPage:
 
 class JobRepository(Protocol):
     # companies and users
-    def add_company(self, name: str, now: datetime) -> Company:
-        """Raises NameInUse-like ApiError when the name is taken."""
+    def add_company(self, name: str, now: datetime, company_id: int | None = None) -> Company:
+        """Raises ApiError when the name (or the asked-for id) is taken."""
         ...
 
     def companies(self) -> Sequence[Company]: ...

@@ -16,6 +16,7 @@ from ips_jobs.store.claim import EngineStore, RunUpdate
 log = logging.getLogger("ips_jobs.engine")
 
 STOPPED_MESSAGE = "Job was stopped by request"
+ADVANCED_FAILURE = "The job was ended with a failure through the control API"
 RECOVERED_MESSAGE = "The server stopped while the job was running; the job did not finish"
 
 
@@ -27,6 +28,9 @@ class Durations:
     by_type: Mapping[str, float]
 
     def of(self, run: Run) -> float:
+        """A run control's seconds, else the job type's, else the default."""
+        if run.seconds is not None:
+            return run.seconds
         return self.by_type.get(run.type, self.default)
 
 
@@ -54,19 +58,43 @@ class Executor:
         if run.state is RunState.STOPPING:
             self.stop(run, plan)
             return None
+        if run.advance_outcome == "failure":
+            self.fail(run, self.process_id, ADVANCED_FAILURE)
+            return None
         remaining = plan.steps[run.step :]
+        if run.advance_outcome == "success":
+            self._finish(run, plan, remaining)
+            return None
+        if run.manual:
+            self._manual(run, plan)
+            return None
         duration = self.durations.of(run)
         if duration <= 0 or len(remaining) <= 1:
             self._finish(run, plan, remaining)
             return None
-        if not self.store.save_step(
-            run,
-            self.process_id,
-            self._update(run, plan, remaining[0]),
-            self._details(run, remaining[0].entries),
-        ):
+        if not self._save(run, plan, remaining[0]):
             return self._after_refusal(run_id)
         return duration / max(1, len(plan.steps) - 1)
+
+    def _manual(self, run: Run, plan: Plan) -> None:
+        """A run in manual mode makes its first step, then only moves when advanced: through
+        every step up to the progress asked for (never the last one; that takes an outcome)."""
+        target = run.advance_to if run.advance_to is not None else 0
+        current = run
+        while current.step < len(plan.steps) - 1 and (
+            current.step == 0 or plan.steps[current.step].progress <= target
+        ):
+            if not self._save(current, plan, plan.steps[current.step]):
+                self._after_refusal(run.id)
+                return
+            current = replace(current, step=current.step + 1, advance_to=None)
+        if run.advance_to is not None and current.step == run.step:
+            self.store.clear_advance(run.id)
+
+    def _save(self, run: Run, plan: Plan, step: Step) -> bool:
+        return self.store.save_step(
+            run, self.process_id, self._update(run, plan, step), self._details(run, step.entries)
+        )
 
     def stop(self, run: Run, plan: Plan) -> None:
         entry = Entry(plan.end_type, STOPPED_MESSAGE)

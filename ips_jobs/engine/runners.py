@@ -7,7 +7,7 @@ another Planner, usually wrapping this one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -252,6 +252,13 @@ def _end_message(run: Run, counts: LogCounts) -> str:
     return f"Job completed: {counts.file_success} succeeded, {counts.file_error} failed; {notice}"
 
 
+def _recount(message: str, counts: LogCounts) -> str:
+    """The End row's summary, with the counts after injected failures."""
+    _, _, notice = message.partition("; ")
+    summary = f"Job completed: {counts.file_success} succeeded, {counts.file_error} failed"
+    return f"{summary}; {notice}" if notice else summary
+
+
 def _email_setting(run: Run) -> str | None:
     value = run.detail.get("emailSetting")
     return value if isinstance(value, str) else None
@@ -277,3 +284,54 @@ def _tasks(run: Run, processed: int, total: int) -> tuple[Task, ...]:
         Task(UPLOAD_TASK, state, processed, 0, total - processed),
         Task(AUTOSET_TASK, "New" if processed < total else "Done", 0, 0, 0),
     )
+
+
+class InjectingPlanner:
+    """Applies a fault rule the engine attached to a run (`run.injected`): the run ends with
+    a FatalError, or every file fails to upload. Other runs get the inner plan unchanged."""
+
+    def __init__(self, inner: Planner) -> None:
+        self.inner = inner
+
+    def plan(self, run: Run) -> Plan:
+        plan = self.inner.plan(run)
+        effect = (run.injected or {}).get("effect")
+        reason = (run.injected or {}).get("reason")
+        if effect == "fatal_run":
+            message = reason or "Injected fatal error"
+            last = plan.steps[-1]
+            fatal = Step(
+                last.progress, message, (Entry("FatalError", message),), last.counts, last.tasks
+            )
+            return replace(plan, steps=(*plan.steps[:-1], fatal), fatal=True)
+        if effect == "upload_errors":
+            family = FAMILIES.get(run.kind, FAMILIES["uploadUrlsJob"])
+            return replace(plan, steps=_failed_uploads(plan.steps, family, reason))
+        return plan
+
+
+def _failed_uploads(
+    steps: tuple[Step, ...], family: Family, reason: str | None
+) -> tuple[Step, ...]:
+    counts = LogCounts()
+    failed: list[Step] = []
+    for step in steps:
+        entries = tuple(
+            replace(
+                e,
+                log_type=family.error,
+                message=reason or f"Injected upload error: {e.asset_name}",
+                asset_handle=None,
+            )
+            if e.log_type == family.success
+            else e
+            for e in step.entries
+        )
+        items = [e for e in entries if e.log_type in (family.success, family.error)]
+        counts = _count(counts, items, family) if items else counts
+        entries = tuple(
+            replace(e, message=_recount(e.message, counts)) if e.log_type == family.end else e
+            for e in entries
+        )
+        failed.append(replace(step, entries=entries, counts=counts))
+    return tuple(failed)

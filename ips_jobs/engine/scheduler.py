@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import timedelta, tzinfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ips_jobs.clock import Clock
+from ips_jobs.domain.jobs import Run
 from ips_jobs.engine.executor import Executor
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.database import EngineLock
@@ -40,6 +42,7 @@ class Engine:
         poll_seconds: float,
         heartbeat_timeout: float,
         shared: bool,
+        setup: Callable[[Sequence[Run]], None] | None = None,
         max_in_flight: int = 200,
     ) -> None:
         self.store = store
@@ -51,6 +54,7 @@ class Engine:
         self.heartbeat_timeout = heartbeat_timeout
         self.shared = shared
         self.max_in_flight = max_in_flight
+        self.setup = setup
         self.process_id = executor.process_id
         self.server_name = socket.gethostname()
         self._in_flight: set[int] = set()
@@ -115,22 +119,24 @@ class Engine:
                 fired = self.store.fire_due(now, self.zone, self.server_name, FIRE_BATCH)
                 free = self.max_in_flight - len(self._in_flight)
                 claimed = self.store.claim(self.process_id, now, free) if free > 0 else []
+                if claimed and self.setup is not None:
+                    self.setup(claimed)
                 for run in claimed:
                     with self._in_flight_lock:
                         self._in_flight.add(run.id)
                     self._scheduler.add_job(self._step, args=[run.id])
                 if fired < FIRE_BATCH and (len(claimed) < free or free <= 0):
                     break
-            self._honour_stops()
+            self._honour_requests()
             self._arm_alarm()
         except Exception:
             log.exception("engine poll failed; retrying at the next poll")
         finally:
             self._poll_lock.release()
 
-    def _honour_stops(self) -> None:
-        """A stop request is acted on at once, not at the run's next step."""
-        for run_id in self.store.stopping(self.process_id):
+    def _honour_requests(self) -> None:
+        """Stop and advance requests are acted on at once, not at the run's next step."""
+        for run_id in self.store.requested(self.process_id):
             if run_id not in self._stops:
                 self._stops.add(run_id)
                 self._scheduler.add_job(self._step, args=[run_id])

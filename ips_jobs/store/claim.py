@@ -63,6 +63,7 @@ class RunUpdate:
 
     def values(self) -> dict[str, Any]:
         return {
+            "advance_to": None,
             "last_progress_update": self.at,
             "progress": self.progress,
             "progress_message": self.message,
@@ -206,17 +207,30 @@ class EngineStore:
             rows = c.execute(stmt).all()
         return sorted((run_from_row(r) for r in rows), key=lambda run: run.id)
 
-    def stopping(self, process_id: str) -> list[int]:
-        """Our runs that stopJob or deleteJob asked to stop."""
+    def requested(self, process_id: str) -> list[int]:
+        """Our runs that were asked to stop (stopJob, deleteJob) or to advance (/_ips)."""
         with self.db.read() as c:
             return list(
                 c.execute(
                     select(job_runs.c.id).where(
                         job_runs.c.claimed_by == process_id,
-                        job_runs.c.state == RunState.STOPPING.value,
+                        or_(
+                            job_runs.c.state == RunState.STOPPING.value,
+                            and_(
+                                job_runs.c.state == RunState.RUNNING.value,
+                                or_(
+                                    job_runs.c.advance_to.is_not(None),
+                                    job_runs.c.advance_outcome.is_not(None),
+                                ),
+                            ),
+                        ),
                     )
                 ).scalars()
             )
+
+    def clear_advance(self, run_id: int) -> None:
+        with self._write() as c:
+            c.execute(update_(job_runs).where(job_runs.c.id == run_id).values(advance_to=None))
 
     def run(self, run_id: int) -> Run | None:
         with self.db.read() as c:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ips_jobs.domain import states
@@ -89,14 +89,27 @@ class SqlJobRepository:
             raise on_conflict(conflict.original) from conflict.original
 
     # -- companies and users --------------------------------------------------------------
-    def add_company(self, name: str, now: datetime) -> Company:
+    def add_company(self, name: str, now: datetime, company_id: int | None = None) -> Company:
+        """A new company; `company_id` asks for that id (seeding documented handles)."""
         root = "".join(ch for ch in name if ch.isalnum()) + "/"
-        with self._writing(lambda _e: ApiError(f"Company name '{name}' is already in use.")) as c:
+        values: dict[str, Any] = {"name": name, "root_path": root, "created_at": now}
+        if company_id is not None:
+            values["id"] = company_id
+
+        def conflict(_exc: IntegrityError) -> Exception:
+            return ApiError(f"Company name '{name}' or id {company_id} is already in use.")
+
+        with self._writing(conflict) as c:
             new_id = c.execute(
-                insert(companies)
-                .values(name=name, root_path=root, created_at=now)
-                .returning(companies.c.id)
+                insert(companies).values(values).returning(companies.c.id)
             ).scalar_one()
+            if company_id is not None and self.db.dialect == "postgresql":
+                c.execute(
+                    text(
+                        "SELECT setval('companies_id_seq', "
+                        "GREATEST((SELECT MAX(id) FROM companies), 1))"
+                    )
+                )
         return Company(new_id, name, root, now)
 
     def companies(self) -> Sequence[Company]:
@@ -471,6 +484,11 @@ def run_from_row(row: Row[Any]) -> Run:
         notify_email=m["notify_email"],
         step=m["step"],
         stop_requested_at=m["stop_requested_at"],
+        seconds=m["seconds"],
+        manual=m["manual"],
+        advance_to=m["advance_to"],
+        advance_outcome=m["advance_outcome"],
+        injected=m["injected"],
     )
 
 

@@ -176,6 +176,8 @@ class Writer:
                     child.text = self.text(member, item)
 
     def text(self, member: Any, value: Any) -> str:
+        if isinstance(value, str):
+            return value
         if issubclass(member, Boolean):
             return "true" if value else "false"
         if issubclass(member, DateTime):

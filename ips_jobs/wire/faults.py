@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ips_jobs.domain.control import InjectedFault
 from ips_jobs.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -30,10 +31,22 @@ FAULTS: dict[type[IpsJobsError], tuple[str, str, bool]] = {
 }
 
 
+def _class_for_code(code: int) -> type[IpsJobsError]:
+    """An injected fault takes the fault element its code belongs to."""
+    if 10000 <= code < 20000:
+        return AuthenticationError
+    if 20000 <= code < 30000:
+        return AuthorizationError
+    return IpsJobsError
+
+
 def to_fault(error: BaseException) -> Fault:
     """Any exception becomes a fault; ones we did not raise on purpose say only 'internal'."""
     if not isinstance(error, IpsJobsError):
         return Fault("ipsApiFault", "ipsApiFault", False, 30000, INTERNAL_REASON)
+    if isinstance(error, InjectedFault):
+        element, faultstring, client_side = FAULTS[_class_for_code(error.code)]
+        return Fault(element, faultstring, client_side, error.code, error.message)
     for cls in type(error).__mro__:
         if cls in FAULTS:
             element, faultstring, client_side = FAULTS[cls]

@@ -4,16 +4,20 @@ becomes an IPS fault here, in one place; nothing else escapes."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from lxml import etree
 
+from ips_jobs.domain import handles
+from ips_jobs.domain.control import Effect, FaultRule, InjectedFault, Target
 from ips_jobs.domain.handles import HandleStyle
+from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
-from ips_jobs.errors import InvalidRequestXml, IpsJobsError
+from ips_jobs.errors import InvalidParameter, InvalidRequestXml, IpsJobsError
 from ips_jobs.wire import auth, codec, envelope, faults, schema, xml
 from ips_jobs.wire.namespaces import VERSION_BY_NS
 from ips_jobs.wire.operations import HANDLERS, Call
@@ -30,12 +34,24 @@ class Outcome:
     user: str | None = None
     fault_code: int | None = None
     fault_reason: str | None = None
+    #: A fault rule asked for a bare HTTP answer, or for no answer at all.
+    plain: bool = False
+    drop: bool = False
+
+
+class FaultSource(Protocol):
+    def pick(self, target: Target) -> FaultRule | None:
+        """The fault rule that applies to this call, if any (using up one of its calls)."""
+        ...
 
 
 class Dispatcher:
-    def __init__(self, service: JobService, zone: tzinfo) -> None:
+    def __init__(
+        self, service: JobService, zone: tzinfo, faults: FaultSource | None = None
+    ) -> None:
         self.service = service
         self.zone = zone
+        self.faults = faults
 
     def dispatch(self, body: bytes, soap_ns: str, environ: Mapping[str, Any]) -> Outcome:
         operation: str | None = None
@@ -50,6 +66,9 @@ class Dispatcher:
             caller = self.service.login(creds.user, creds.password, operation)
             codec.normalize(request.body, namespace)
             params = codec.to_data(codec.read(operation, request.body))
+            injected = self._inject(operation, params, soap_ns, creds)
+            if injected is not None:
+                return injected
             style = (
                 HandleStyle.LEGACY if VERSION_BY_NS[namespace] is None else HandleStyle.VERSIONED
             )
@@ -60,6 +79,34 @@ class Dispatcher:
             return Outcome(200, envelope.response(soap_ns, payload), soap_ns, operation, creds.user)
         except Exception as error:  # the one place every failure becomes a fault
             return self.fault(error, soap_ns, operation, creds)
+
+    def _inject(
+        self, operation: str, params: dict[str, Any], soap_ns: str, creds: auth.Credentials
+    ) -> Outcome | None:
+        """Applies a fault rule, if one matches: raises its fault, waits, or answers badly."""
+        if self.faults is None:
+            return None
+        kinds = [kind for kind in JOB_TYPES if params.get(kind) is not None]
+        rule = self.faults.pick(
+            Target(
+                operation,
+                _company_id(params.get("companyHandle")),
+                params.get("jobName") or params.get("originalName"),
+                JOB_TYPES[kinds[0]] if kinds else None,
+            )
+        )
+        if rule is None:
+            return None
+        if rule.effect is Effect.LATENCY:
+            time.sleep((rule.latency_ms or 0) / 1000)
+            return None
+        if rule.effect is Effect.FAULT:
+            raise InjectedFault(rule.code or 30000, rule.reason or "Injected fault")
+        if rule.effect is Effect.HTTP_STATUS:
+            status = rule.http_status or 500
+            body = (rule.reason or f"Injected HTTP {status}").encode()
+            return Outcome(status, body, soap_ns, operation, creds.user, plain=True)
+        return Outcome(0, b"", soap_ns, operation, creds.user, drop=True)
 
     def too_large(self, soap_ns: str, limit: int) -> Outcome:
         error = InvalidRequestXml(f"The request body is larger than {limit} bytes")
@@ -77,6 +124,13 @@ class Dispatcher:
         )
         status = creds.fault_http_status or 500
         return Outcome(status, body, soap_ns, operation, creds.user, fault.code, fault.reason)
+
+
+def _company_id(handle: Any) -> int | None:
+    try:
+        return handles.parse_company(handle) if isinstance(handle, str) else None
+    except InvalidParameter:
+        return None
 
 
 def _operation(qname: etree.QName) -> str:

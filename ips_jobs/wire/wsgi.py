@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import quoteattr
 
@@ -18,6 +21,7 @@ from ips_jobs.wire.soap import Dispatcher, Outcome
 log = logging.getLogger("ips_jobs.requests")
 
 SERVICE_PATH = "/scene7/services/IpsApiService"
+CONTROL_PREFIX = "/_ips"
 PLACEHOLDER_LOCATION = 'location="http://localhost:8080/scene7/services/IpsApiService"'
 _WSDL_PATH = re.compile(r"/scene7/webservice/IpsApi(?:-(?P<version>[0-9a-z-]+))?\.wsdl")
 _XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
@@ -30,10 +34,25 @@ DRAIN_LIMIT = 256 * 1024 * 1024
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
+class Recorder(Protocol):
+    def __call__(self, body: bytes, outcome: Outcome, started: datetime, seconds: float) -> None:
+        """Called after every SOAP exchange (the request journal, metrics)."""
+        ...
+
+
 class WsgiApp:
-    def __init__(self, dispatcher: Dispatcher, wsdl_dir: Path, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        wsdl_dir: Path,
+        max_body_bytes: int,
+        control: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None,
+        recorders: Sequence[Recorder] = (),
+    ) -> None:
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
+        self.control = control
+        self.recorders = recorders
         self.wsdl: dict[str | None, str] = {
             version: (wsdl_dir / _wsdl_name(version)).read_text("utf-8")
             for version in (None, *VERSIONS)
@@ -58,12 +77,18 @@ class WsgiApp:
             if version is not None and version not in VERSIONS:
                 return _text(start_response, "404 Not Found", f"No WSDL for version {version}.\n")
             return self._wsdl(environ, start_response, version)
+        if self.control is not None and (
+            path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
+        ):
+            return self.control(environ, start_response)
         if path in ("", "/"):
             return _text(start_response, "200 OK", _welcome(environ))
         return _text(start_response, "404 Not Found", f"Nothing at {path}. {_hint()}\n")
 
     def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
+        started_at = datetime.now(UTC)
+        body = b""
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type not in _XML_TYPES:
             return _text(
@@ -85,7 +110,13 @@ class WsgiApp:
             else:
                 outcome = self.dispatcher.dispatch(body, soap_ns, environ)
         _log(outcome, started)
+        for record in self.recorders:
+            record(body, outcome, started_at, time.perf_counter() - started)
+        if outcome.drop:
+            return _drop(environ, start_response)
         ctype = "application/soap+xml" if outcome.soap_ns == SOAP12_NS else "text/xml"
+        if outcome.plain:
+            ctype = "text/plain"
         start_response(
             _status_line(outcome.status),
             [
@@ -108,6 +139,16 @@ class WsgiApp:
             [("Content-Type", "text/xml;charset=UTF-8"), ("Content-Length", str(len(data)))],
         )
         return [data]
+
+
+def _drop(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """A fault rule's dropped connection: the socket is shut, nothing is answered."""
+    sock = environ.get("gunicorn.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    start_response("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")])
+    return []
 
 
 def _drain(stream: Any, limit: int = DRAIN_LIMIT) -> None:

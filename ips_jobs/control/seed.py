@@ -1,0 +1,191 @@
+"""Seeding: companies, users and scheduled jobs from one JSON or TOML document, idempotently
+(what exists is left alone), so a test suite starts from a known state in milliseconds.
+
+    [[companies]]            # id is optional: ask for the documented handles (c|47)
+    name = "Acme"
+    id = 47
+
+    [[users]]
+    email = "dev@acme.test"
+    password = "secret"
+    role = "IpsUser"         # default IpsUser
+    companies = ["Acme"]
+
+    [[jobs]]                 # submitted as `user`, validated like a submitJob
+    company = "Acme"
+    user = "dev@acme.test"
+    jobName = "nightly publish"
+    execSchedule = "0 0 3 * * ?"
+    imageServingPublishJob = { publishType = "Full", emailSetting = "None" }
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ips_jobs.domain import handles
+from ips_jobs.domain.admin import Admin
+from ips_jobs.domain.jobs import JOB_TYPES
+from ips_jobs.domain.service import JobService
+from ips_jobs.errors import ApiError, InvalidParameter
+from ips_jobs.store.repository import SqlJobRepository
+from ips_jobs.wire import codec, schema
+from ips_jobs.wire.namespaces import CANONICAL_NS
+
+_SUBMIT_FIELDS = ("jobName", "locale", "execTime", "execSchedule", "description", "userHandle")
+
+
+def parse(body: bytes, hint: str = "") -> dict[str, Any]:
+    """A seed document from JSON or TOML (by the hint: a content type or file name, else by
+    its first character)."""
+    text = body.decode("utf-8-sig")
+    as_json = "json" in hint.lower() or (not hint and text.lstrip().startswith("{"))
+    try:
+        document = json.loads(text) if as_json else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidParameter(
+            "seed", f"not valid {'JSON' if as_json else 'TOML'}: {exc}"
+        ) from None
+    if not isinstance(document, dict):
+        raise InvalidParameter("seed", "the document must be an object/table")
+    unknown = set(document) - {"companies", "users", "jobs"}
+    if unknown:
+        raise InvalidParameter(sorted(unknown)[0], "unknown section; use companies, users, jobs")
+    return document
+
+
+@dataclass
+class Outcome:
+    created: dict[str, list[str]] = field(
+        default_factory=lambda: {"companies": [], "users": [], "jobs": []}
+    )
+    existing: dict[str, list[str]] = field(
+        default_factory=lambda: {"companies": [], "users": [], "jobs": []}
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "existing": self.existing}
+
+
+class Seeder:
+    def __init__(self, admin: Admin, service: JobService, repository: SqlJobRepository) -> None:
+        self.admin = admin
+        self.service = service
+        self.repository = repository
+
+    def apply(self, document: Mapping[str, Any]) -> Outcome:
+        outcome = Outcome()
+        for i, item in enumerate(_items(document, "companies")):
+            self._company(f"companies[{i}]", item, outcome)
+        for i, item in enumerate(_items(document, "users")):
+            self._user(f"users[{i}]", item, outcome)
+        for i, item in enumerate(_items(document, "jobs")):
+            self._job(f"jobs[{i}]", item, outcome)
+        return outcome
+
+    def _company(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        name = _text(item, "name", where)
+        wanted = item.get("id")
+        if wanted is not None and (not isinstance(wanted, int) or isinstance(wanted, bool)):
+            raise InvalidParameter(f"{where}.id", "an integer")
+        found = self.repository.company_by_name(name)
+        if found is not None:
+            if wanted is not None and found.id != wanted:
+                raise InvalidParameter(f"{where}.id", f"'{name}' already exists as c|{found.id}")
+            outcome.existing["companies"].append(f"c|{found.id}")
+            return
+        company = self.admin.add_company(name, wanted)
+        outcome.created["companies"].append(f"c|{company.id}")
+
+    def _user(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        email = _text(item, "email", where)
+        found = self.repository.user_by_email(email)
+        if found is not None:
+            outcome.existing["users"].append(f"u|{found.id}|{email}")
+            return
+        companies = item.get("companies", [])
+        if not isinstance(companies, list) or not all(isinstance(c, str) for c in companies):
+            raise InvalidParameter(f"{where}.companies", "a list of company names")
+        user = self.admin.add_user(
+            email, _text(item, "password", where), item.get("role", "IpsUser"), companies
+        )
+        outcome.created["users"].append(f"u|{user.id}|{email}")
+
+    def _job(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        company = self._company_id(_text(item, "company", where), where)
+        user = self.repository.user_by_email(_text(item, "user", where))
+        if user is None:
+            raise InvalidParameter(f"{where}.user", "no such user (seed users first)")
+        name = _text(item, "jobName", where)
+        existing = self.repository.scheduled_job(company, name)
+        if existing is not None and existing.trigger_state.value != "Complete":
+            outcome.existing["jobs"].append(f"j|{company}|{name}||")
+            return
+        unknown = set(item) - {"company", "user", *_SUBMIT_FIELDS, *JOB_TYPES}
+        if unknown:
+            raise InvalidParameter(f"{where}.{sorted(unknown)[0]}", "unknown field")
+        params = self._validated(where, {"companyHandle": f"c|{company}", **_plain(item)})
+        job = self.service.submit(
+            user,
+            company_handle=params.get("companyHandle"),
+            user_handle=params.get("userHandle"),
+            job_name=params.get("jobName"),
+            locale=params.get("locale"),
+            exec_time=params.get("execTime"),
+            exec_schedule=params.get("execSchedule"),
+            description=params.get("description"),
+            job_types={kind: params.get(kind) for kind in JOB_TYPES},
+        )
+        outcome.created["jobs"].append(f"j|{company}|{job.name}||")
+
+    def _company_id(self, value: str, where: str) -> int:
+        if value.startswith("c|") or value.isdigit():
+            return handles.parse_company(value, f"{where}.company")
+        found = self.repository.company_by_name(value)
+        if found is None:
+            raise InvalidParameter(f"{where}.company", f"no company named '{value}'")
+        return found.id
+
+    def _validated(self, where: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The job as a submitJobParam, checked by the same schema as a SOAP request."""
+        data.pop("company", None)
+        data.pop("user", None)
+        try:
+            element = codec.Writer(CANONICAL_NS, UTC).element(
+                "submitJobParam", schema.param_type("submitJob"), data
+            )
+            return codec.to_data(codec.read("submitJob", element))
+        except ApiError as error:
+            raise InvalidParameter(where, error.message) from None
+        except (AttributeError, TypeError, ValueError) as error:
+            raise InvalidParameter(where, f"does not fit the submitJob shape: {error}") from None
+
+
+def _items(document: Mapping[str, Any], section: str) -> list[Mapping[str, Any]]:
+    items = document.get(section, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InvalidParameter(section, "a list of objects")
+    return items
+
+
+def _text(item: Mapping[str, Any], name: str, where: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidParameter(f"{where}.{name}", "required text")
+    return value.strip()
+
+
+def _plain(value: Any) -> Any:
+    """TOML dates become ISO text, as the schema expects."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

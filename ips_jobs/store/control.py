@@ -1,0 +1,262 @@
+"""The store side of the emulator's controls: fault rules, run controls, the request
+journal, run advancing, and resetting everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from ips_jobs.domain import states
+from ips_jobs.domain.control import Effect, Exchange, FaultRule, RunControl
+from ips_jobs.domain.jobs import RunState
+from ips_jobs.errors import StoreError
+from ips_jobs.store.database import Database
+from ips_jobs.store.tables import (
+    companies,
+    engine_processes,
+    fault_rules,
+    job_log_details,
+    job_runs,
+    journal,
+    memberships,
+    run_controls,
+    scheduled_jobs,
+    users,
+)
+
+#: Emptied by a reset, children first; the accounts only when asked.
+JOB_TABLES = (job_log_details, job_runs, scheduled_jobs, journal, fault_rules, run_controls)
+ACCOUNT_TABLES = (memberships, users, companies)
+
+
+class ControlStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self.db.write() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.db.read() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- health ---------------------------------------------------------------------------
+    def engines(self) -> list[dict[str, Any]]:
+        with self._read() as c:
+            rows = c.execute(select(engine_processes).order_by(engine_processes.c.started_at))
+            return [dict(r._mapping) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as c:
+            return {
+                table.name: c.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (companies, users, scheduled_jobs, job_runs, fault_rules, journal)
+            }
+
+    # -- reset ----------------------------------------------------------------------------
+    def reset(self, accounts: bool) -> None:
+        """Empties the job tables (and the accounts), and restarts their ids at 1."""
+        tables = JOB_TABLES + (ACCOUNT_TABLES if accounts else ())
+        with self._write() as c:
+            for table in tables:
+                c.execute(delete(table))
+            if self.db.dialect == "postgresql":
+                for table in tables:
+                    if "id" in table.c:
+                        c.execute(text(f"ALTER SEQUENCE {table.name}_id_seq RESTART WITH 1"))
+
+    # -- fault rules ----------------------------------------------------------------------
+    def add_rule(self, rule: FaultRule) -> FaultRule:
+        values = {name: getattr(rule, name) for name in _RULE_COLUMNS}
+        with self._write() as c:
+            new_id = c.execute(
+                insert(fault_rules)
+                .values(effect=rule.effect.value, created_at=rule.created_at, **values)
+                .returning(fault_rules.c.id)
+            ).scalar_one()
+        return _rule(
+            {
+                **values,
+                "id": new_id,
+                "effect": rule.effect.value,
+                "created_at": rule.created_at,
+                "hits": 0,
+            }
+        )
+
+    def rules(self) -> list[FaultRule]:
+        with self._read() as c:
+            return [
+                _rule(r._mapping) for r in c.execute(select(fault_rules).order_by(fault_rules.c.id))
+            ]
+
+    def delete_rule(self, rule_id: int) -> bool:
+        with self._write() as c:
+            return c.execute(delete(fault_rules).where(fault_rules.c.id == rule_id)).rowcount == 1
+
+    def clear_rules(self) -> int:
+        with self._write() as c:
+            return c.execute(delete(fault_rules)).rowcount
+
+    def consume(self, rule: FaultRule) -> bool:
+        """Counts a hit; for a rule good for N calls, only while calls are left (atomic, so
+        concurrent workers never use one call twice)."""
+        where = [fault_rules.c.id == rule.id]
+        values: dict[str, Any] = {"hits": fault_rules.c.hits + 1}
+        if rule.remaining is not None:
+            where.append(fault_rules.c.remaining > 0)
+            values["remaining"] = fault_rules.c.remaining - 1
+        with self._write() as c:
+            return c.execute(update(fault_rules).where(*where).values(values)).rowcount == 1
+
+    # -- run controls ---------------------------------------------------------------------
+    def add_control(self, control: RunControl) -> RunControl:
+        values = {k: v for k, v in control.as_dict().items() if k != "id"}
+        with self._write() as c:
+            new_id = c.execute(
+                insert(run_controls).values(values).returning(run_controls.c.id)
+            ).scalar_one()
+        return RunControl(new_id, **values)
+
+    def controls(self) -> list[RunControl]:
+        with self._read() as c:
+            rows = c.execute(select(run_controls).order_by(run_controls.c.id))
+            return [
+                RunControl(r.id, r.job_type, r.job_name, r.seconds, bool(r.manual)) for r in rows
+            ]
+
+    def delete_control(self, control_id: int) -> bool:
+        with self._write() as c:
+            return (
+                c.execute(delete(run_controls).where(run_controls.c.id == control_id)).rowcount == 1
+            )
+
+    def clear_controls(self) -> int:
+        with self._write() as c:
+            return c.execute(delete(run_controls)).rowcount
+
+    def configure_run(
+        self, run_id: int, seconds: float | None, manual: bool, injected: dict[str, Any] | None
+    ) -> None:
+        with self._write() as c:
+            c.execute(
+                update(job_runs)
+                .where(job_runs.c.id == run_id)
+                .values(seconds=seconds, manual=manual, injected=injected)
+            )
+
+    def advance(self, run_id: int, progress: int | None, outcome: str | None) -> bool:
+        """Asks the engine to move an active run on; False when it is not active."""
+        values: dict[str, Any] = {}
+        if progress is not None:
+            values["advance_to"] = progress
+        if outcome is not None:
+            values["advance_outcome"] = outcome
+        with self._write() as c:
+            return (
+                c.execute(
+                    update(job_runs)
+                    .where(job_runs.c.id == run_id, job_runs.c.state.in_(_ADVANCEABLE))
+                    .values(values)
+                ).rowcount
+                == 1
+            )
+
+    # -- the request journal --------------------------------------------------------------
+    def record(self, exchanges: Sequence[Exchange], keep: int) -> None:
+        """Appends exchanges and drops all but the newest `keep`."""
+        if not exchanges:
+            return
+        with self._write() as c:
+            c.execute(insert(journal), [_exchange_values(e) for e in exchanges])
+            newest = c.execute(select(func.max(journal.c.id))).scalar_one()
+            c.execute(delete(journal).where(journal.c.id <= newest - keep))
+
+    def exchanges(
+        self,
+        operation: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[tuple[int, Exchange]]:
+        where = []
+        if operation is not None:
+            where.append(journal.c.operation == operation)
+        if since is not None:
+            where.append(journal.c.at >= since)
+        if until is not None:
+            where.append(journal.c.at <= until)
+        with self._read() as c:
+            rows = c.execute(
+                select(journal).where(*where).order_by(journal.c.id.desc()).limit(limit)
+            ).all()
+        return [(r.id, _exchange(r._mapping)) for r in rows]
+
+    def clear_exchanges(self) -> int:
+        with self._write() as c:
+            return c.execute(delete(journal)).rowcount
+
+
+_ADVANCEABLE = sorted(states.ACTIVE_RUN_STATES - {RunState.STOPPING})
+_RULE_COLUMNS = (
+    "operation",
+    "company_id",
+    "job_name",
+    "job_type",
+    "probability",
+    "remaining",
+    "code",
+    "reason",
+    "http_status",
+    "latency_ms",
+)
+
+
+def _rule(m: Any) -> FaultRule:
+    return FaultRule(
+        id=m["id"],
+        effect=Effect(m["effect"]),
+        created_at=m["created_at"],
+        hits=m["hits"],
+        **{name: m[name] for name in _RULE_COLUMNS},
+    )
+
+
+def _exchange_values(e: Exchange) -> dict[str, Any]:
+    return {
+        "at": e.at,
+        "operation": e.operation,
+        "caller": e.caller,
+        "status": e.status,
+        "fault_code": e.fault_code,
+        "duration_ms": e.duration_ms,
+        "request": e.request,
+        "response": e.response,
+    }
+
+
+def _exchange(m: Any) -> Exchange:
+    return Exchange(
+        m["at"],
+        m["operation"],
+        m["caller"],
+        m["status"],
+        m["fault_code"],
+        m["duration_ms"],
+        m["request"],
+        m["response"],
+    )
