@@ -12,7 +12,9 @@ from typing import Any
 Detail = dict[str, Any]
 
 #: submitJob's job-type elements, in schema order, with the `type` string IPS reports for each.
-#: Types for the last six are not documented; see docs/differences.md.
+#: IPS documents seven of these strings; the ones for metadataPublishJob, ripPdfsJob,
+#: reprocessAssetsJob, createVideoSitemapJob, exportJob and automatedSetGenerationJob are ours
+#: (docs/differences.md, docs/parity.md).
 JOB_TYPES: dict[str, str] = {
     "imageServingPublishJob": "ImageServingPublish",
     "imageRenderingPublishJob": "ImageRenderingPublish",
