@@ -153,6 +153,13 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
     help="Largest request accepted (default 10 MiB).",
 )
 @_option(
+    "journal_size",
+    "--journal-size",
+    type=int,
+    help="How many of the newest SOAP exchanges the request journal (/_ips/requests) keeps; "
+    "0 turns it off (default 1000).",
+)
+@_option(
     "seed_demo",
     "--seed-demo/--no-seed-demo",
     help="Create a demo account when the database has no users (default on).",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,11 +57,36 @@ def formatter(fmt: str) -> logging.Formatter:
 
 def configure(level: str, fmt: str = "text") -> None:
     """Root logger at `level` on stderr, in `fmt` (text or json); replaces earlier handlers.
-    In json mode Python warnings are logged too, so that stderr carries only JSON lines."""
+    In json mode Python warnings and uncaught exceptions (in any thread) are logged too, so
+    that stderr carries only JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(fmt))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.captureWarnings(fmt == "json")
+    if fmt == "json":
+        sys.excepthook = _log_uncaught
+        threading.excepthook = _log_uncaught_in_thread
+    else:
+        sys.excepthook = sys.__excepthook__
+        threading.excepthook = threading.__excepthook__
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    logging.getLogger("ips_jobs").critical("uncaught exception", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    thread = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("ips_jobs").critical(
+        "uncaught exception in thread %s",
+        thread,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+    )
 
 
 class JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import click
 
 from ips_jobs import cli
-from ips_jobs.config import Settings, env_name
+from ips_jobs.config import CONFIG_ENV, Settings, env_name
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.engine.runners import FAMILIES
 from ips_jobs.wire.operations import HANDLERS
@@ -112,11 +112,10 @@ OTHER_JOB_TYPES: dict[str, tuple[str, str]] = {
     "uploadPostJob": ("UploadPost", "§4.9, §3.14: created by uploadPost, not by submitJob"),
 }
 
-#: Settings that deliberately have no command-line flag, with their one-line description.
-#: Every other Settings field takes its description from the help of its CLI option.
-ENV_ONLY: dict[str, str] = {
-    "journal_size": "How many requests the request journal keeps (no flag; environment only).",
-}
+#: Settings that deliberately have no command-line flag (environment variable or config file
+#: only), with their one-line description. Every other Settings field takes its description
+#: from the help of its CLI option.
+WITHOUT_FLAG: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,37 +363,39 @@ def cli_options(group: click.Group | None = None) -> dict[str, CliOption]:
 def setting_rows(
     fields: Sequence[dataclasses.Field[Any]] | None = None,
     options: dict[str, CliOption] | None = None,
-    env_only: dict[str, str] | None = None,
+    without_flag: dict[str, str] | None = None,
 ) -> list[SettingRow]:
     """One row per Settings field. Raises ReferenceDocError naming any field that has no
-    description (neither CLI help nor an ENV_ONLY entry)."""
+    description (neither CLI help nor a WITHOUT_FLAG entry)."""
     fields = settings_fields() if fields is None else fields
     options = cli_options() if options is None else options
-    env_only = ENV_ONLY if env_only is None else env_only
+    without_flag = WITHOUT_FLAG if without_flag is None else without_flag
     problems = []
     rows = []
     names = {f.name for f in fields}
-    for name in sorted(set(env_only) - names):
-        problems.append(f"ENV_ONLY in ips_jobs/reference.py names {name!r}, not a Settings field")
+    for name in sorted(set(without_flag) - names):
+        problems.append(
+            f"WITHOUT_FLAG in ips_jobs/reference.py names {name!r}, not a Settings field"
+        )
     for field in fields:
         variable = env_name(field.name)
         option = options.get(field.name)
-        if option is not None and field.name in env_only:
+        if option is not None and field.name in without_flag:
             problems.append(
                 f"{field.name} ({variable}) has the CLI option {option.flags}: remove it from "
-                "ENV_ONLY in ips_jobs/reference.py"
+                "WITHOUT_FLAG in ips_jobs/reference.py"
             )
             continue
         if option is not None and option.help:
             description, flags, commands = option.help, option.flags, option.commands
-        elif option is None and env_only.get(field.name):
-            description, flags, commands = env_only[field.name], "", ()
+        elif option is None and without_flag.get(field.name):
+            description, flags, commands = without_flag[field.name], "", ()
         else:
             where = f"its option {option.flags} has no help" if option else "it has no CLI option"
             problems.append(
                 f"Settings field {field.name!r} ({variable}) has no description: {where}. Give "
                 "it an option with help= in ips_jobs/cli.py (serve and/or worker), or, if it is "
-                "deliberately environment-only, a line in ENV_ONLY in ips_jobs/reference.py"
+                "deliberately without a flag, a line in WITHOUT_FLAG in ips_jobs/reference.py"
             )
             continue
         rows.append(
@@ -432,31 +433,32 @@ def configuration_markdown() -> str:
         "# Configuration reference",
         "",
         "Every setting of ips-jobs (`ips_jobs.config.Settings`) with its environment variable,",
-        "type, default and command-line flag.",
+        "config file key, type, default and command-line flag.",
         "",
-        "Precedence: **a flag wins over its environment variable**, and the variable wins over",
-        "the default. A flag left out (or a variable left unset) does not override anything.",
+        "Precedence, a later source winning: the default, the `IPS_*` environment variable, the",
+        f"TOML config file (`ips-jobs --config FILE <command>`, or the file `{CONFIG_ENV}` names;",
+        "its keys are the setting names, e.g. `port = 8081`), then the command's flag. So",
+        "**flags win over environment variables** (and over the config file). A flag left out,",
+        "or a variable left unset, overrides nothing.",
         "Values are checked on start; a bad one ends the command with a one-line error.",
-        "Booleans take `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`.",
+        "Booleans take `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off` in the environment.",
         "",
-        "| variable | type | default | flag | meaning |",
-        "|---|---|---|---|---|",
+        "| variable | config key | type | default | flag | meaning |",
+        "|---|---|---|---|---|---|",
     ]
     rows = setting_rows()
     for r in rows:
         flag = f"`{r.flags}`" if r.flags else "(none)"
-        out.append(_row(f"`{r.variable}`", r.type, r.default, flag, r.description))
+        out.append(_row(f"`{r.variable}`", f"`{r.field}`", r.type, r.default, flag, r.description))
     out += ["", "## Which commands take which flags", ""]
     for r in rows:
         if r.commands:
             commands = ", ".join(f"`{c}`" for c in r.commands)
             out.append(f"- `{r.flags}`: {commands}")
-    env_only = [r.variable for r in rows if not r.commands]
-    if env_only:
-        out += [
-            "",
-            "Only as environment variables: " + ", ".join(f"`{v}`" for v in env_only) + ".",
-        ]
+    no_flag = [r.variable for r in rows if not r.commands]
+    if no_flag:
+        names = ", ".join(f"`{v}`" for v in no_flag)
+        out += ["", f"No flag (environment variable or config file only): {names}."]
     return "\n".join(out) + "\n"
 
 
