@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ips_jobs import metrics
 from ips_jobs.clock import Clock, SystemClock
 from ips_jobs.config import Settings
+from ips_jobs.control.dashboard import Dashboard
 from ips_jobs.control.journal import Journal, recorder
 from ips_jobs.control.routes import ControlApp
 from ips_jobs.control.seed import Seeder
@@ -86,18 +88,23 @@ def engine(settings: Settings, clock: Clock | None = None) -> Engine:
 
 
 def wsgi_app(settings: Settings) -> WsgiApp:
-    """The SOAP service and, under /_ips/, the control plane (with the request journal)."""
+    """The SOAP service and, under /_ips/, the control plane (with the request journal and
+    the Prometheus metrics)."""
     built = parts(settings)
     controlling = controls(settings, built.database, SystemClock())
     journal = Journal(controlling.store, settings.journal_size) if settings.journal_size else None
     dispatcher = Dispatcher(built.service, ZoneInfo(settings.timezone), controlling)
+    gauges = metrics.DatabaseGauges(built.database, SystemClock(), settings.heartbeat_timeout)
     control_app = ControlApp(
-        controlling, Seeder(built.admin, built.service, built.repository), journal
+        controlling,
+        Seeder(built.admin, built.service, built.repository),
+        journal,
+        extra={**Dashboard(controlling).pages(), "/metrics": metrics.page(gauges)},
     )
     return WsgiApp(
         dispatcher,
         WSDL_DIR,
         settings.max_body_bytes,
         control=control_app,
-        recorders=[recorder(journal)] if journal else [],
+        recorders=[recorder(journal), metrics.record] if journal else [metrics.record],
     )

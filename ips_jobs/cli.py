@@ -189,6 +189,9 @@ def worker(parent_pid: int | None, **overrides: Any) -> None:
     _logging(settings)
     migrations.upgrade(settings.database_url)
     engine = app.engine(settings)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         engine.start()
     except EngineBusy as busy:
@@ -197,9 +200,6 @@ def worker(parent_pid: int | None, **overrides: Any) -> None:
         else:
             click.echo(f"error: {busy.message}", err=True)
         sys.exit(ENGINE_BUSY_EXIT)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     while not stopping.wait(0.5):
         if parent_pid is not None and os.getppid() != parent_pid:
             logging.getLogger("ips_jobs.engine").warning("the serve process is gone; stopping")
@@ -285,6 +285,42 @@ def users_list(**overrides: Any) -> None:
     for user in built.repository.users():
         member_of = ", ".join(names[i] for i in sorted(user.company_ids))
         click.echo(f"u|{user.id}|{user.email}\t{user.role}\t{member_of}")
+
+
+@cli.command("seed")
+@click.argument("file", metavar="FILE")
+@database_option
+def seed_file(file: str, **overrides: Any) -> None:
+    """Create the companies, users and jobs of a seed file (FILE.json or FILE.toml; the format
+    is in docs/control-api.md), like POST /_ips/seed. What exists already is left alone."""
+    from pathlib import Path
+
+    from ips_jobs.control.seed import Seeder, parse
+    from ips_jobs.errors import ConfigError
+
+    path = Path(file)
+    if path.suffix.lower() not in (".json", ".toml"):
+        raise ConfigError(f"{file}: name a .json or .toml seed file")
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read it: {exc.strerror or exc}") from None
+    built = _parts(overrides)
+    try:
+        outcome = Seeder(built.admin, built.service, built.repository).apply(
+            parse(body, path.suffix.lower())
+        )
+    except IpsJobsError as error:
+        raise ConfigError(f"{file}: {error.message}") from None
+    finally:
+        built.database.dispose()
+    click.echo(
+        "; ".join(
+            f"{section}: {len(outcome.created[section])} created, "
+            f"{len(outcome.existing[section])} existing"
+            for section in outcome.created
+        )
+    )
 
 
 def _parts(overrides: dict[str, Any]) -> app.Parts:

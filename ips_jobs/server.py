@@ -11,7 +11,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from ips_jobs import app, logs
+from ips_jobs import app, logs, metrics
 from ips_jobs.config import Settings
 from ips_jobs.wire.wsgi import SERVICE_PATH
 
@@ -41,6 +41,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "control_socket_disable": True,
             "when_ready": self._ready,
             "on_exit": self._exit,
+            "child_exit": self._child_exit,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -68,10 +69,20 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self._engine.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._engine.kill()
+            self._engine.wait()
+        metrics.process_dead(self._engine.pid)
+
+    def _child_exit(self, _server: Any, worker: Any) -> None:
+        metrics.process_dead(worker.pid)
 
     def load(self) -> Any:
         return app.wsgi_app(self.settings)
 
 
 def run(settings: Settings) -> None:
-    _Gunicorn(settings).run()
+    # Before any fork: workers and the engine share the metrics directory (see metrics.py).
+    cleanup = metrics.setup_multiprocess()
+    try:
+        _Gunicorn(settings).run()
+    finally:
+        cleanup()

@@ -147,6 +147,10 @@ class ControlApp:
         accounts = request.arg("accounts") in ("1", "true", "yes") or bool(
             request.json().get("accounts", False)
         )
+        if self.journal is not None:
+            # exchanges made before the reset must not land in the journal after it
+            self.journal.flush()
+            time.sleep(FLUSH_SECONDS * 2)  # let the other workers' batches land
         self.controls.reset(accounts)
         return 200, {"reset": True, "accounts": accounts}
 

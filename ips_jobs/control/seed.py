@@ -41,10 +41,14 @@ _SUBMIT_FIELDS = ("jobName", "locale", "execTime", "execSchedule", "description"
 
 
 def parse(body: bytes, hint: str = "") -> dict[str, Any]:
-    """A seed document from JSON or TOML (by the hint: a content type or file name, else by
-    its first character)."""
-    text = body.decode("utf-8-sig")
-    as_json = "json" in hint.lower() or (not hint and text.lstrip().startswith("{"))
+    """A seed document from JSON or TOML (by the hint, a content type or file name, when it
+    names either; else by its first character)."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidParameter("seed", f"not UTF-8 text: {exc}") from None
+    hint = hint.lower()
+    as_json = "json" in hint or ("toml" not in hint and text.lstrip().startswith("{"))
     try:
         document = json.loads(text) if as_json else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:

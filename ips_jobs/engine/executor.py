@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from ips_jobs import metrics
 from ips_jobs.clock import Clock
 from ips_jobs.domain.jobs import LogDetail, Run, RunState, TaskProgress
 from ips_jobs.engine.runners import Entry, Plan, Planner, Step, Task
@@ -108,6 +109,7 @@ class Executor:
             at=self.clock.now(),
         )
         if self.store.finish(run, self.process_id, update, self._details(run, [entry]), False):
+            metrics.run_ended(run, "stopped")
             log.info("run %s (%s) stopped on request", run.id, run.name)
 
     def fail(self, run: Run, owner: str | None, message: str = RECOVERED_MESSAGE) -> bool:
@@ -123,13 +125,17 @@ class Executor:
             at=self.clock.now(),
         )
         details = self._details(run, [Entry("FatalError", message)])
-        return self.store.finish(run, owner, update, details, True)
+        ended = self.store.finish(run, owner, update, details, True)
+        if ended:
+            metrics.run_ended(run, "fatal")
+        return ended
 
     def _finish(self, run: Run, plan: Plan, remaining: Sequence[Step]) -> None:
         entries = [entry for step in remaining for entry in step.entries]
         last = remaining[-1] if remaining else plan.steps[-1]
         update = self._update(run, plan, last)
         if self.store.finish(run, self.process_id, update, self._details(run, entries), plan.fatal):
+            metrics.run_ended(run, "fatal" if plan.fatal else "done")
             log.info("run %s (%s) done", run.id, run.name)
             return
         self._after_refusal(run.id)

@@ -16,6 +16,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from ips_jobs import metrics
 from ips_jobs.clock import Clock
 from ips_jobs.domain.jobs import Run
 from ips_jobs.engine.executor import Executor
@@ -119,6 +120,7 @@ class Engine:
                 fired = self.store.fire_due(now, self.zone, self.server_name, FIRE_BATCH)
                 free = self.max_in_flight - len(self._in_flight)
                 claimed = self.store.claim(self.process_id, now, free) if free > 0 else []
+                metrics.runs_claimed(claimed)
                 if claimed and self.setup is not None:
                     self.setup(claimed)
                 for run in claimed:
