@@ -12,7 +12,12 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+#: OWASP's argon2id baseline (19 MiB, 2 passes): slow enough for stored passwords, light enough
+#: that a burst of first logins does not take hundreds of MB.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+#: One verification at a time per process: concurrent cold logins would each take the hash's
+#: memory at once (the 64 MiB default, times every thread).
+_verifying = threading.Lock()
 
 
 def hash_password(password: str) -> str:
@@ -41,7 +46,9 @@ class PasswordChecker:
         if expires is not None and expires > now:
             return True
         try:
-            _hasher.verify(stored_hash, password)
+            with _verifying:
+                if self._verified.get(key, 0.0) <= time.monotonic():
+                    _hasher.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
             return False
         with self._lock:
