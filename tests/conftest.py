@@ -150,18 +150,18 @@ def start_server(database_url: str, log_path: Path, *args: str, **env: str) -> S
         command, stdout=log_file, stderr=subprocess.STDOUT, env=environ, start_new_session=True
     )
     server = Server(f"http://127.0.0.1:{port}", database_url, process, log_path, log_file)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log_file.close()
             raise RuntimeError(f"ips-jobs serve exited early:\n{server.log()}")
         try:
-            if requests.get(server.base_url + "/", timeout=1).status_code == 200:
+            if requests.get(server.base_url + "/", timeout=5).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.05)
     stop_server(server)
-    raise RuntimeError(f"ips-jobs serve did not answer within 30 s:\n{server.log()}")
+    raise RuntimeError(f"ips-jobs serve did not answer within 60 s:\n{server.log()}")
 
 
 def stop_server(server: Server) -> None:
