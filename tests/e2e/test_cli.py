@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def test_db_upgrade_reports_the_revision(cli: Session) -> None:
 
 
 def company_ids(db_file: Path) -> dict[str, int]:
-    with sqlite3.connect(db_file) as conn:
+    with closing(sqlite3.connect(db_file)) as conn:
         return dict(conn.execute("SELECT name, id FROM companies").fetchall())
 
 
@@ -159,7 +160,7 @@ def test_users_add_prints_the_user_handle_and_list_shows_both_companies(cli: Ses
 
 
 def test_passwords_are_stored_hashed(cli: Session) -> None:
-    with sqlite3.connect(cli.db_file) as conn:
+    with closing(sqlite3.connect(cli.db_file)) as conn:
         rows = conn.execute("SELECT email, password_hash FROM users").fetchall()
     assert [email for email, _ in rows] == ["dev@acme.test"]
     stored = rows[0][1]
