@@ -4,13 +4,15 @@ into runs and claims runs; each run step is an APScheduler date job on the execu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta, tzinfo
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -28,6 +30,8 @@ logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 FIRE_BATCH = 500
 MAX_POLL_ROUNDS = 20
+#: How long stopping waits for the steps in progress to finish.
+STOP_GRACE_SECONDS = 20
 
 
 class Engine:
@@ -61,6 +65,9 @@ class Engine:
         self._in_flight: set[int] = set()
         self._in_flight_lock = threading.Lock()
         self._poll_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._steps_done = threading.Condition()
+        self._active_steps = 0
         self._stops: set[int] = set()
         self._scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
@@ -93,10 +100,21 @@ class Engine:
         )
         self.poll()
 
+    def _later(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Schedules work unless the engine is stopping: adding a job while the scheduler
+        shuts down would wait forever for the lock its shutdown holds."""
+        if self._stopping.is_set():
+            return
+        self._scheduler.add_job(func, *args, **kwargs)
+
     def stop(self) -> None:
         """Lets running steps finish, then ends the runs still in flight with a FatalError
         (a run is never resumed; see docs/engine.md) and leaves."""
-        self._scheduler.shutdown(wait=True)
+        with self._steps_done:
+            self._stopping.set()
+        self._scheduler.shutdown(wait=False)
+        with self._steps_done:
+            self._steps_done.wait_for(lambda: self._active_steps == 0, timeout=STOP_GRACE_SECONDS)
         with self._in_flight_lock:
             left = sorted(self._in_flight)
             self._in_flight.clear()
@@ -112,8 +130,14 @@ class Engine:
 
     # -- the alarm clock ------------------------------------------------------------------
     def poll(self) -> None:
-        if not self._poll_lock.acquire(blocking=False):
-            return
+        with self._working() as allowed:
+            if allowed and self._poll_lock.acquire(blocking=False):
+                try:
+                    self._poll()
+                finally:
+                    self._poll_lock.release()
+
+    def _poll(self) -> None:
         try:
             for _ in range(MAX_POLL_ROUNDS):
                 now = self.clock.now()
@@ -126,32 +150,50 @@ class Engine:
                 for run in claimed:
                     with self._in_flight_lock:
                         self._in_flight.add(run.id)
-                    self._scheduler.add_job(self._step, args=[run.id])
+                    self._later(self._step, args=[run.id])
                 if fired < FIRE_BATCH and (len(claimed) < free or free <= 0):
                     break
             self._honour_requests()
             self._arm_alarm()
         except Exception:
             log.exception("engine poll failed; retrying at the next poll")
-        finally:
-            self._poll_lock.release()
 
     def _honour_requests(self) -> None:
         """Stop and advance requests are acted on at once, not at the run's next step."""
         for run_id in self.store.requested(self.process_id):
             if run_id not in self._stops:
                 self._stops.add(run_id)
-                self._scheduler.add_job(self._step, args=[run_id])
+                self._later(self._step, args=[run_id])
 
     def _arm_alarm(self) -> None:
         """Wakes exactly at the next fire time, not just at the next poll."""
         due = self.store.next_fire_time()
         if due is not None and due > self.clock.now():
-            self._scheduler.add_job(
-                self.poll, "date", run_date=due, id="alarm", replace_existing=True
-            )
+            self._later(self.poll, "date", run_date=due, id="alarm", replace_existing=True)
 
     def _step(self, run_id: int) -> None:
+        with self._working() as allowed:
+            if allowed:
+                self._step_once(run_id)
+
+    @contextlib.contextmanager
+    def _working(self) -> Iterator[bool]:
+        """Counts work in progress, so stop() can wait for it; False once stopping."""
+        with self._steps_done:
+            if self._stopping.is_set():
+                allowed = False
+            else:
+                allowed = True
+                self._active_steps += 1
+        try:
+            yield allowed
+        finally:
+            if allowed:
+                with self._steps_done:
+                    self._active_steps -= 1
+                    self._steps_done.notify_all()
+
+    def _step_once(self, run_id: int) -> None:
         try:
             delay = self.executor.step(run_id)
         except Exception:
@@ -165,7 +207,7 @@ class Engine:
                 self._in_flight.discard(run_id)
             self._stops.discard(run_id)
             return
-        self._scheduler.add_job(
+        self._later(
             self._step,
             "date",
             run_date=self.clock.now() + timedelta(seconds=delay),

@@ -4,6 +4,7 @@ bodies and spyne ComplexModels (the typed mirror of every IPS type, in schema or
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,16 @@ def schema_document() -> etree._Element:
     return etree.fromstring(text)
 
 
-@functools.cache
+_local = threading.local()
+
+
 def validator() -> etree.XMLSchema:
-    return etree.XMLSchema(schema_document())
+    """One validator per thread: a validator's error log is its own, so threads sharing one
+    would read each other's errors."""
+    found = getattr(_local, "validator", None)
+    if found is None:
+        found = _local.validator = etree.XMLSchema(schema_document())
+    return found
 
 
 class _Builder:

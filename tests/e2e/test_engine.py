@@ -25,6 +25,7 @@ from conftest import (
 )
 from lxml import etree
 
+from ips_jobs.domain.ports import RunQuery
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
@@ -284,3 +285,32 @@ def test_sqlite_refuses_a_second_engine(engine_server: Server) -> None:
     assert result.returncode == 3
     assert "SQLite allows one engine" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_graceful_stop_ends_runs_in_flight_with_a_fatal_error(tmp_path: Path) -> None:
+    """SIGTERM with a run in progress: the server exits (no hang), and the run is not left
+    Running: it ended with a FatalError saying the server was shut down."""
+    url = f"sqlite:///{tmp_path / 'ips.db'}"
+    server = start_server(url, tmp_path / "server.log", **{**ENGINE_ENV, "IPS_RUN_SECONDS": "60"})
+    database = Database(url)
+    try:
+        account = make_account(SqlJobRepository(database))
+        call = caller(server, account)
+        submit(call, account, "interrupted", PUBLISH)
+        wait_for(
+            lambda: [
+                r
+                for r in active(call, account, "interrupted")
+                if r.findtext(q("state")) == "Running"
+            ]
+        )
+        server.process.terminate()
+        assert server.process.wait(timeout=60) == 0
+        server.log_file.close()
+        runs = SqlJobRepository(database).runs(RunQuery([account.company_id]))
+        assert [(r.state.value, r.fatal_error) for r in runs] == [("Done", True)]
+        assert "shut down" in runs[0].progress_message
+    finally:
+        if server.process.poll() is None:
+            stop_server(server)
+        database.dispose()
