@@ -99,10 +99,9 @@ class ControlStore:
         )
 
     def rules(self) -> list[FaultRule]:
+        """Read on every SOAP call, so one prebuilt statement."""
         with self._read() as c:
-            return [
-                _rule(r._mapping) for r in c.execute(select(fault_rules).order_by(fault_rules.c.id))
-            ]
+            return [_rule(r._mapping) for r in c.execute(_ALL_RULES)]
 
     def delete_rule(self, rule_id: int) -> bool:
         with self._write() as c:
@@ -211,6 +210,7 @@ class ControlStore:
             return c.execute(delete(journal)).rowcount
 
 
+_ALL_RULES = select(fault_rules).order_by(fault_rules.c.id)
 _ADVANCEABLE = sorted(states.ACTIVE_RUN_STATES - {RunState.STOPPING})
 _RULE_COLUMNS = (
     "operation",

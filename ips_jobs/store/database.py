@@ -5,8 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -17,6 +20,8 @@ from sqlalchemy.exc import ArgumentError
 from ips_jobs.errors import ConfigError, EngineBusy
 
 _WRITE = "ips_write"
+#: How long a write waits for SQLite's write lock before it fails.
+WRITE_LOCK_TIMEOUT = 30.0
 
 
 class Database:
@@ -29,6 +34,9 @@ class Database:
             raise ConfigError(f"IPS_DATABASE_URL: cannot parse {url!r}") from None
         self.url = url
         self.dialect = parsed.get_backend_name()
+        self._writers: AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        )
         if self.dialect == "sqlite":
             self._engine = create_engine(
                 parsed, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=4
@@ -55,8 +63,10 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that will write: on SQLite it takes the write lock up front, so two
-        writers wait for each other instead of failing to upgrade a read lock."""
-        with self._engine.connect() as conn:
+        writers wait for each other instead of failing to upgrade a read lock. The threads of
+        one process queue on a lock of ours first: SQLite's busy handler would have them sleep
+        up to 100 ms between tries while the lock is mostly free."""
+        with self._writers, self._engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -141,5 +151,30 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get(_WRITE, False):
+            _begin_immediate(conn.connection.dbapi_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(dbapi_conn: Any) -> None:
+    """Takes SQLite's write lock, retrying every millisecond or so: SQLite's own busy handler
+    sleeps up to 100 ms between tries, so writers of several processes (HTTP workers, the
+    engine) would idle while the lock is free most of the time."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+    pause = 0.0005
+    try:
+        while True:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.005)
+    finally:
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

@@ -3,13 +3,24 @@ are wrapped here and never leave the store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ips_jobs.domain import states
@@ -156,8 +167,9 @@ class SqlJobRepository:
         return found[0] if found else None
 
     def user_by_email(self, email: str) -> User | None:
+        """The login lookup, on every request: one prebuilt statement."""
         with self._reading() as c:
-            found = _users(c, users.c.email == email)
+            found = _user_rows(c.execute(_USER_BY_EMAIL, {"email": email}))
         return found[0] if found else None
 
     def has_users(self) -> bool:
@@ -183,9 +195,7 @@ class SqlJobRepository:
             "created_at": spec.created_at,
         }
         with self._writing(lambda _e: NameInUse(spec.name)) as c:
-            new_id = c.execute(
-                insert(scheduled_jobs).values(values).returning(scheduled_jobs.c.id)
-            ).scalar_one()
+            new_id = c.execute(_INSERT_SCHEDULED, values).scalar_one()
         return scheduled_from_row(
             {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
         )
@@ -359,14 +369,24 @@ def _company(row: Row[Any]) -> Company:
     return Company(row.id, row.name, row.root_path, row.created_at)
 
 
+_USERS_WITH_COMPANIES = select(users, memberships.c.company_id).outerjoin(
+    memberships, memberships.c.user_id == users.c.id
+)
+#: Statements built once: building them per call cost more than running them.
+_USER_BY_EMAIL = _USERS_WITH_COMPANIES.where(users.c.email == bindparam("email"))
+_INSERT_SCHEDULED = insert(scheduled_jobs).returning(scheduled_jobs.c.id)
+
+
 def _users(c: Connection, where: Any) -> list[User]:
-    stmt = select(users, memberships.c.company_id).outerjoin(
-        memberships, memberships.c.user_id == users.c.id
-    )
+    stmt = _USERS_WITH_COMPANIES
     if where is not None:
         stmt = stmt.where(where)
+    return _user_rows(c.execute(stmt.order_by(users.c.id)))
+
+
+def _user_rows(rows: Iterable[Row[Any]]) -> list[User]:
     by_id: dict[int, tuple[Row[Any], set[int]]] = {}
-    for row in c.execute(stmt.order_by(users.c.id)):
+    for row in rows:
         entry = by_id.setdefault(row.id, (row, set()))
         if row.company_id is not None:
             entry[1].add(row.company_id)
