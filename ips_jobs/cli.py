@@ -307,9 +307,10 @@ def seed_file(file: str, **overrides: Any) -> None:
         raise ConfigError(f"{file}: cannot read it: {exc.strerror or exc}") from None
     built = _parts(overrides)
     try:
-        outcome = Seeder(built.admin, built.service, built.repository).apply(
-            parse(body, path.suffix.lower())
+        seeder = Seeder(
+            built.admin, built.service, built.repository, lambda line: click.echo(line, err=True)
         )
+        outcome = seeder.apply(parse(body, path.suffix.lower()))
     except IpsJobsError as error:
         raise ConfigError(f"{file}: {error.message}") from None
     finally:
@@ -324,11 +325,21 @@ def seed_file(file: str, **overrides: Any) -> None:
 
 
 def _parts(overrides: dict[str, Any]) -> app.Parts:
+    settings = _settings(**overrides)
+    _migrate(settings.database_url)
+    return app.parts(settings)
+
+
+def _migrate(url: str) -> None:
+    """Migrates, saying so on stderr when there is something to do."""
     from ips_jobs.store import migrations
 
-    settings = _settings(**overrides)
-    migrations.upgrade(settings.database_url)
-    return app.parts(settings)
+    current, head = migrations.current_revision(url), migrations.head_revision(url)
+    if current == head:
+        return
+    click.echo(f"migrating the database from {current or 'empty'} to {head} ...", err=True)
+    migrations.upgrade(url)
+    click.echo("migrated", err=True)
 
 
 def _admin(overrides: dict[str, Any]) -> Any:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -77,19 +77,31 @@ class Outcome:
 
 
 class Seeder:
-    def __init__(self, admin: Admin, service: JobService, repository: SqlJobRepository) -> None:
+    def __init__(
+        self,
+        admin: Admin,
+        service: JobService,
+        repository: SqlJobRepository,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.admin = admin
         self.service = service
         self.repository = repository
+        self.progress = progress
 
     def apply(self, document: Mapping[str, Any]) -> Outcome:
         outcome = Outcome()
-        for i, item in enumerate(_items(document, "companies")):
-            self._company(f"companies[{i}]", item, outcome)
-        for i, item in enumerate(_items(document, "users")):
-            self._user(f"users[{i}]", item, outcome)
-        for i, item in enumerate(_items(document, "jobs")):
-            self._job(f"jobs[{i}]", item, outcome)
+        steps = (("companies", self._company), ("users", self._user), ("jobs", self._job))
+        for section, add in steps:
+            items = _items(document, section)
+            for i, item in enumerate(items):
+                created = len(outcome.created[section])
+                add(f"{section}[{i}]", item, outcome)
+                if self.progress is not None:
+                    made = len(outcome.created[section]) > created
+                    what = outcome.created[section] if made else outcome.existing[section]
+                    state = "created" if made else "already there"
+                    self.progress(f"{section} {i + 1}/{len(items)}: {what[-1]} {state}")
         return outcome
 
     def _company(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:

@@ -80,6 +80,10 @@ def test_seed_json_file_creates_everything_then_reports_it_existing(tmp_path: Pa
 
     first = run_seed(tmp_path, "seed.json", "--database-url", url)
     assert first.code == 0, first.err
+    progress = first.err.splitlines()
+    assert progress[0].startswith("migrating the database from empty to ")
+    assert "companies 1/2: c|47 created" in progress
+    assert "jobs 1/1: j|47|nightly publish|| created" in progress
     assert first.out.splitlines() == [
         "companies: 2 created, 0 existing; users: 1 created, 0 existing; "
         "jobs: 1 created, 0 existing"
@@ -87,6 +91,8 @@ def test_seed_json_file_creates_everything_then_reports_it_existing(tmp_path: Pa
 
     second = run_seed(tmp_path, "seed.json", "--database-url", url)
     assert second.code == 0, second.err
+    assert "companies 1/2: c|47 already there" in second.err.splitlines()
+    assert "migrating" not in second.err
     assert second.out.splitlines() == [
         "companies: 0 created, 2 existing; users: 0 created, 1 existing; "
         "jobs: 0 created, 1 existing"
@@ -142,8 +148,11 @@ def test_seed_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         result = run_seed(tmp_path, name, "--database-url", url)
         assert result.code == 2, (name, result)
         assert result.out == ""
-        [line] = result.error_lines()
+        # Progress lines (migrating, items done) may come first; the error is one last line.
+        *progress, line = result.error_lines()
         assert line.startswith("error: "), line
+        assert not any(p.startswith("error") for p in progress), progress
+        assert "Traceback" not in result.err
         for text in expected:
             assert text in line, (name, line)
     database, repo = repository(url)
