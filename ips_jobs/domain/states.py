@@ -4,6 +4,7 @@ The store guards every update with `WHERE state IN sources(event)`."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
 
 from ips_jobs.domain.jobs import RunState, TriggerState
 from ips_jobs.errors import WrongState
@@ -34,6 +35,9 @@ RUN_TRANSITIONS: dict[tuple[RunState, RunEvent], RunState] = {
     (RunState.NEW, RunEvent.FINISH): RunState.DONE,
 }
 
+S = TypeVar("S", RunState, TriggerState)
+E = TypeVar("E", RunEvent, TriggerEvent)
+
 TRIGGER_TRANSITIONS: dict[tuple[TriggerState, TriggerEvent], TriggerState] = {
     (TriggerState.NORMAL, TriggerEvent.FIRE_ONCE): TriggerState.COMPLETE,
     (TriggerState.NORMAL, TriggerEvent.FIRE_RECURRING): TriggerState.BLOCKED,
@@ -46,38 +50,37 @@ TRIGGER_TRANSITIONS: dict[tuple[TriggerState, TriggerEvent], TriggerState] = {
 }
 
 
-def run_sources(event: RunEvent, target: RunState | None = None) -> frozenset[RunState]:
-    """The states the event applies to (only those leading to `target`, when given)."""
+def _sources(table: dict[tuple[S, E], S], event: E, target: S | None) -> frozenset[S]:
     return frozenset(
-        state
-        for (state, ev), to in RUN_TRANSITIONS.items()
-        if ev is event and (target is None or to is target)
+        state for (state, ev), to in table.items() if ev is event and target in (None, to)
     )
 
 
-def run_target(state: RunState, event: RunEvent) -> RunState:
+def _target(table: dict[tuple[S, E], S], state: S, event: E) -> S:
     try:
-        return RUN_TRANSITIONS[(state, event)]
+        return table[(state, event)]
     except KeyError:
-        raise WrongState(f"A {state.value} job cannot {event.value}") from None
+        raise WrongState(f"A {state} job cannot {event}") from None
+
+
+def run_sources(event: RunEvent, target: RunState | None = None) -> frozenset[RunState]:
+    """The states the event applies to (only those leading to `target`, when given)."""
+    return _sources(RUN_TRANSITIONS, event, target)
+
+
+def run_target(state: RunState, event: RunEvent) -> RunState:
+    return _target(RUN_TRANSITIONS, state, event)
 
 
 def trigger_sources(
     event: TriggerEvent, target: TriggerState | None = None
 ) -> frozenset[TriggerState]:
     """The states the event applies to (only those leading to `target`, when given)."""
-    return frozenset(
-        state
-        for (state, ev), to in TRIGGER_TRANSITIONS.items()
-        if ev is event and (target is None or to is target)
-    )
+    return _sources(TRIGGER_TRANSITIONS, event, target)
 
 
 def trigger_target(state: TriggerState, event: TriggerEvent) -> TriggerState:
-    try:
-        return TRIGGER_TRANSITIONS[(state, event)]
-    except KeyError:
-        raise WrongState(f"A {state.value} job cannot {event.value}") from None
+    return _target(TRIGGER_TRANSITIONS, state, event)
 
 
 ACTIVE_RUN_STATES = frozenset({RunState.NEW, RunState.RUNNING, RunState.STOPPING})

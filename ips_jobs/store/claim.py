@@ -4,8 +4,7 @@ with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one engine and a write loc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -22,12 +21,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as update_
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from ips_jobs.domain import firing, states
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress, TriggerState
 from ips_jobs.domain.states import RunEvent, TriggerEvent
-from ips_jobs.errors import StoreError
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import (
     COUNT_COLUMNS,
@@ -78,17 +76,9 @@ class EngineStore:
     def __init__(self, database: Database) -> None:
         self.db = database
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self.db.write() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
-
     # -- engine processes -----------------------------------------------------------------
     def register(self, process_id: str, host: str, pid: int, now: datetime) -> None:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(
                 insert(engine_processes).values(
                     id=process_id, host=host, pid=pid, started_at=now, heartbeat_at=now
@@ -96,7 +86,7 @@ class EngineStore:
             )
 
     def heartbeat(self, process_id: str, now: datetime) -> None:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(
                 update_(engine_processes)
                 .where(engine_processes.c.id == process_id)
@@ -104,7 +94,7 @@ class EngineStore:
             )
 
     def unregister(self, process_id: str) -> None:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(delete(engine_processes).where(engine_processes.c.id == process_id))
 
     # -- schedules to runs ----------------------------------------------------------------
@@ -131,7 +121,7 @@ class EngineStore:
             .with_for_update(skip_locked=True, of=scheduled_jobs)
         )
         made = 0
-        with self._write() as c:
+        with self.db.checked_write() as c:
             for row in c.execute(stmt).all():
                 job = scheduled_from_row(row._mapping)
                 if job.execute_requested_at is not None:
@@ -168,7 +158,7 @@ class EngineStore:
         return 1
 
     def next_fire_time(self) -> datetime | None:
-        with self.db.read() as c:
+        with self.db.checked_read() as c:
             return c.execute(
                 select(func.min(scheduled_jobs.c.next_fire_time)).where(
                     scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value
@@ -203,13 +193,13 @@ class EngineStore:
             )
             .returning(*job_runs.c)
         )
-        with self._write() as c:
+        with self.db.checked_write() as c:
             rows = c.execute(stmt).all()
         return sorted((run_from_row(r) for r in rows), key=lambda run: run.id)
 
     def requested(self, process_id: str) -> list[int]:
         """Our runs that were asked to stop (stopJob, deleteJob) or to advance (/_ips)."""
-        with self.db.read() as c:
+        with self.db.checked_read() as c:
             return list(
                 c.execute(
                     select(job_runs.c.id).where(
@@ -229,11 +219,11 @@ class EngineStore:
             )
 
     def clear_advance(self, run_id: int) -> None:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(update_(job_runs).where(job_runs.c.id == run_id).values(advance_to=None))
 
     def run(self, run_id: int) -> Run | None:
-        with self.db.read() as c:
+        with self.db.checked_read() as c:
             row = c.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
         return run_from_row(row) if row else None
 
@@ -241,7 +231,7 @@ class EngineStore:
         self, run: Run, process_id: str, update: RunUpdate, details: Sequence[LogDetail]
     ) -> bool:
         """Records one step of a running run; False when it is no longer running for us."""
-        with self._write() as c:
+        with self.db.checked_write() as c:
             result = c.execute(
                 update_(job_runs)
                 .where(
@@ -274,7 +264,7 @@ class EngineStore:
             if process_id is None
             else job_runs.c.claimed_by == process_id
         )
-        with self._write() as c:
+        with self.db.checked_write() as c:
             result = c.execute(
                 update_(job_runs)
                 .where(
@@ -305,7 +295,7 @@ class EngineStore:
                 engine_processes.c.heartbeat_at >= alive_since
             )
             others = and_(others, job_runs.c.claimed_by.not_in(alive))
-        with self.db.read() as c:
+        with self.db.checked_read() as c:
             rows = c.execute(
                 select(job_runs)
                 .where(job_runs.c.state.in_(sorted(states.ACTIVE_RUN_STATES)), others)
@@ -315,7 +305,7 @@ class EngineStore:
 
     def adopt(self, run: Run, dead_owner: str, process_id: str) -> bool:
         """Takes over an orphaned run so that exactly one engine ends it."""
-        with self._write() as c:
+        with self.db.checked_write() as c:
             result = c.execute(
                 update_(job_runs)
                 .where(job_runs.c.id == run.id, job_runs.c.claimed_by == dead_owner)
@@ -328,7 +318,7 @@ class EngineStore:
         where = [engine_processes.c.id.not_in(list(keep))]
         if dead_before is not None:
             where.append(engine_processes.c.heartbeat_at < dead_before)
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(delete(engine_processes).where(*where))
 
 

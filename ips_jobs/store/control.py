@@ -3,18 +3,15 @@ journal, run advancing, and resetting everything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, func, insert, select, text, update
 
 from ips_jobs.domain import states
 from ips_jobs.domain.control import Effect, Exchange, FaultRule, RunControl
 from ips_jobs.domain.jobs import RunState
-from ips_jobs.errors import StoreError
 from ips_jobs.store.database import Database
 from ips_jobs.store.tables import (
     companies,
@@ -38,30 +35,14 @@ class ControlStore:
     def __init__(self, database: Database) -> None:
         self.db = database
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self.db.write() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.db.read() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
-
     # -- health ---------------------------------------------------------------------------
     def engines(self) -> list[dict[str, Any]]:
-        with self._read() as c:
+        with self.db.checked_read() as c:
             rows = c.execute(select(engine_processes).order_by(engine_processes.c.started_at))
             return [dict(r._mapping) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._read() as c:
+        with self.db.checked_read() as c:
             return {
                 table.name: c.execute(select(func.count()).select_from(table)).scalar_one()
                 for table in (companies, users, scheduled_jobs, job_runs, fault_rules, journal)
@@ -71,7 +52,7 @@ class ControlStore:
     def reset(self, accounts: bool) -> None:
         """Empties the job tables (and the accounts), and restarts their ids at 1."""
         tables = JOB_TABLES + (ACCOUNT_TABLES if accounts else ())
-        with self._write() as c:
+        with self.db.checked_write() as c:
             for table in tables:
                 c.execute(delete(table))
             if self.db.dialect == "postgresql":
@@ -82,7 +63,7 @@ class ControlStore:
     # -- fault rules ----------------------------------------------------------------------
     def add_rule(self, rule: FaultRule) -> FaultRule:
         values = {name: getattr(rule, name) for name in _RULE_COLUMNS}
-        with self._write() as c:
+        with self.db.checked_write() as c:
             new_id = c.execute(
                 insert(fault_rules)
                 .values(effect=rule.effect.value, created_at=rule.created_at, **values)
@@ -100,15 +81,15 @@ class ControlStore:
 
     def rules(self) -> list[FaultRule]:
         """Read on every SOAP call, so one prebuilt statement."""
-        with self._read() as c:
+        with self.db.checked_read() as c:
             return [_rule(r._mapping) for r in c.execute(_ALL_RULES)]
 
     def delete_rule(self, rule_id: int) -> bool:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return c.execute(delete(fault_rules).where(fault_rules.c.id == rule_id)).rowcount == 1
 
     def clear_rules(self) -> int:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return c.execute(delete(fault_rules)).rowcount
 
     def consume(self, rule: FaultRule) -> bool:
@@ -119,39 +100,39 @@ class ControlStore:
         if rule.remaining is not None:
             where.append(fault_rules.c.remaining > 0)
             values["remaining"] = fault_rules.c.remaining - 1
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return c.execute(update(fault_rules).where(*where).values(values)).rowcount == 1
 
     # -- run controls ---------------------------------------------------------------------
     def add_control(self, control: RunControl) -> RunControl:
         values = {k: v for k, v in control.as_dict().items() if k != "id"}
-        with self._write() as c:
+        with self.db.checked_write() as c:
             new_id = c.execute(
                 insert(run_controls).values(values).returning(run_controls.c.id)
             ).scalar_one()
         return RunControl(new_id, **values)
 
     def controls(self) -> list[RunControl]:
-        with self._read() as c:
+        with self.db.checked_read() as c:
             rows = c.execute(select(run_controls).order_by(run_controls.c.id))
             return [
                 RunControl(r.id, r.job_type, r.job_name, r.seconds, bool(r.manual)) for r in rows
             ]
 
     def delete_control(self, control_id: int) -> bool:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return (
                 c.execute(delete(run_controls).where(run_controls.c.id == control_id)).rowcount == 1
             )
 
     def clear_controls(self) -> int:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return c.execute(delete(run_controls)).rowcount
 
     def configure_run(
         self, run_id: int, seconds: float | None, manual: bool, injected: dict[str, Any] | None
     ) -> None:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(
                 update(job_runs)
                 .where(job_runs.c.id == run_id)
@@ -165,7 +146,7 @@ class ControlStore:
             values["advance_to"] = progress
         if outcome is not None:
             values["advance_outcome"] = outcome
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return (
                 c.execute(
                     update(job_runs)
@@ -180,7 +161,7 @@ class ControlStore:
         """Appends exchanges and drops all but the newest `keep`."""
         if not exchanges:
             return
-        with self._write() as c:
+        with self.db.checked_write() as c:
             c.execute(insert(journal), [_exchange_values(e) for e in exchanges])
             newest = c.execute(select(func.max(journal.c.id))).scalar_one()
             c.execute(delete(journal).where(journal.c.id <= newest - keep))
@@ -199,14 +180,14 @@ class ControlStore:
             where.append(journal.c.at >= since)
         if until is not None:
             where.append(journal.c.at <= until)
-        with self._read() as c:
+        with self.db.checked_read() as c:
             rows = c.execute(
                 select(journal).where(*where).order_by(journal.c.id.desc()).limit(limit)
             ).all()
         return [(r.id, _exchange(r._mapping)) for r in rows]
 
     def clear_exchanges(self) -> int:
-        with self._write() as c:
+        with self.db.checked_write() as c:
             return c.execute(delete(journal)).rowcount
 
 

@@ -15,9 +15,9 @@ from typing import IO, Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ips_jobs.errors import ConfigError, EngineBusy
+from ips_jobs.errors import ConfigError, EngineBusy, StoreError
 
 _WRITE = "ips_write"
 #: How long a write waits for SQLite's write lock before it fails.
@@ -71,6 +71,18 @@ class Database:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def checked_read(self) -> Iterator[Connection]:
+        """read(), with driver errors as StoreError (for callers with no constraint to map)."""
+        with _as_store_error(), self.read() as conn:
+            yield conn
+
+    @contextmanager
+    def checked_write(self) -> Iterator[Connection]:
+        """write(), with driver errors as StoreError."""
+        with _as_store_error(), self.write() as conn:
+            yield conn
+
     def engine_lock(self) -> EngineLock:
         """SQLite has room for one engine per database file: the first process to take this
         lock runs it and others are refused. PostgreSQL engines share work; no lock."""
@@ -86,6 +98,14 @@ class Database:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+@contextmanager
+def _as_store_error() -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
 
 class EngineLock(Protocol):
