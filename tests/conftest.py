@@ -3,6 +3,7 @@ set), a real `ips-jobs serve` process, accounts, and a raw SOAP poster."""
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -20,8 +22,7 @@ from lxml import etree
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ips_jobs.clock import SystemClock
-from ips_jobs.domain.admin import Admin
+from ips_jobs.domain.passwords import hash_password
 from ips_jobs.store import migrations
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
@@ -204,11 +205,18 @@ class Account:
         return f"c|{self.company_id}"
 
 
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
 def make_account(repository: SqlJobRepository, role: str = "IpsUser") -> Account:
-    admin = Admin(repository, SystemClock())
+    """A fresh company with one member. Every test user shares one password hash: argon2 is
+    slow on purpose, and the server checks a (hash, password) pair once, then remembers it.
+    The CLI and seed tests cover hashing itself."""
     suffix = uuid.uuid4().hex[:10]
-    company = admin.add_company(f"Company {suffix}")
-    user = admin.add_user(f"user-{suffix}@example.test", PASSWORD, role, [company.name])
+    company = repository.add_company(f"Company {suffix}", datetime.now(UTC))
+    user = repository.add_user(f"user-{suffix}@example.test", _password_hash(), role, [company.id])
     return Account(company.id, company.name, user.id, user.email, PASSWORD)
 
 

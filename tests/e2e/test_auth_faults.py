@@ -4,16 +4,13 @@ the documented role table."""
 
 from __future__ import annotations
 
-import functools
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 import requests
 from conftest import (
     COMMON_NS,
     NS,
-    PASSWORD,
     SHARED,
     SOAP11,
     SOAP12,
@@ -21,10 +18,10 @@ from conftest import (
     Server,
     auth_header,
     envelope,
+    make_account,
 )
 from lxml import etree
 
-from ips_jobs.domain.passwords import hash_password
 from ips_jobs.store.repository import SqlJobRepository
 
 SAMPLES = SHARED / "samples"
@@ -37,25 +34,6 @@ PUBLISH = (
     "<emailSetting>None</emailSetting></imageServingPublishJob>"
 )
 XML = "text/xml; charset=UTF-8"
-
-
-@functools.cache
-def _shared_hash() -> str:
-    return hash_password(PASSWORD)
-
-
-def make_account(repository: SqlJobRepository, role: str = "IpsUser") -> Account:
-    """conftest's make_account, but every user shares one password hash: argon2 is slow on
-    purpose, and the server verifies a (hash, password) pair once and then remembers it."""
-    suffix = uuid.uuid4().hex[:10]
-    company = repository.add_company(f"Company {suffix}", datetime.now(UTC))
-    user = repository.add_user(f"user-{suffix}@example.test", _shared_hash(), role, [company.id])
-    return Account(company.id, company.name, user.id, user.email, PASSWORD)
-
-
-@pytest.fixture
-def account(server_repository: SqlJobRepository) -> Account:
-    return make_account(server_repository)
 
 
 def param(operation: str, inner: str = "") -> str:

@@ -3,25 +3,22 @@ whose reason names the field, and stores nothing; the lifecycle calls do what th
 
 from __future__ import annotations
 
-import functools
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import (
     NS,
-    PASSWORD,
     Account,
     Reply,
     Server,
     auth_header,
     envelope,
+    make_account,
     post,
 )
 from lxml import etree
 
 from ips_jobs.domain.jobs import Run, RunState
-from ips_jobs.domain.passwords import hash_password
 from ips_jobs.store.repository import SqlJobRepository
 
 PUBLISH = (
@@ -30,25 +27,6 @@ PUBLISH = (
 )
 FUTURE = "<execTime>2099-06-01T00:00:00Z</execTime>"
 CONTROLS = ("pauseJob", "resumeJob", "stopJob", "deleteJob", "executeJob")
-
-
-@functools.cache
-def _shared_hash() -> str:
-    return hash_password(PASSWORD)
-
-
-def make_account(repository: SqlJobRepository, role: str = "IpsUser") -> Account:
-    """conftest's make_account, but every user shares one password hash: argon2 is slow on
-    purpose, and the server verifies a (hash, password) pair once and then remembers it."""
-    suffix = uuid.uuid4().hex[:10]
-    company = repository.add_company(f"Company {suffix}", datetime.now(UTC))
-    user = repository.add_user(f"user-{suffix}@example.test", _shared_hash(), role, [company.id])
-    return Account(company.id, company.name, user.id, user.email, PASSWORD)
-
-
-@pytest.fixture
-def account(server_repository: SqlJobRepository) -> Account:
-    return make_account(server_repository)
 
 
 class Client:
