@@ -145,6 +145,10 @@ class Engine:
                 free = self.max_in_flight - len(self._in_flight)
                 claimed = self.store.claim(self.process_id, now, free) if free > 0 else []
                 metrics.runs_claimed(claimed)
+                if fired:
+                    log.info("%d scheduled job(s) fired", fired)
+                for run in claimed:
+                    log.info("run %s (%s) %s", run.id, run.name, run.state.value)
                 if claimed and self.setup is not None:
                     self.setup(claimed)
                 for run in claimed:
