@@ -1,8 +1,9 @@
 """The floor for benchmarks/soap_throughput.py: the least a SOAP submitJob endpoint can do.
 
-A bare WSGI app that reads the request body, parses it with lxml (the same hardened parser
-settings ips_jobs uses, one parser per thread), finds the jobName and answers a fixed
-submitJobReturn envelope. No authentication, no schema validation, no database.
+A bare WSGI app that reads the request body, parses it with ips_jobs' own hardened lxml
+parse (ips_jobs.wire.xml.parse: same parser settings, one parser per thread), finds the
+jobName and answers a fixed submitJobReturn envelope. No authentication, no schema
+validation, no database.
 
 Serve it exactly like ips-jobs is served (gthread workers, same workers/threads):
 
@@ -12,11 +13,11 @@ Serve it exactly like ips-jobs is served (gthread workers, same workers/threads)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lxml import etree
+from ips_jobs.errors import InvalidRequestXml
+from ips_jobs.wire.xml import parse
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -36,23 +37,6 @@ _RESPONSE_HEADERS = [
     ("Content-Type", "text/xml;charset=UTF-8"),
     ("Content-Length", str(len(RESPONSE))),
 ]
-_local = threading.local()
-
-
-def _parser() -> etree.XMLParser:
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-            collect_ids=False,
-        )
-        _local.parser = parser
-    return parser
 
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -65,9 +49,8 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length)
     try:
-        root = etree.fromstring(body, _parser())
-        job_name = root.findtext(f".//{JOB_NAME_TAG}")
-    except etree.XMLSyntaxError:
+        job_name = parse(body).findtext(f".//{JOB_NAME_TAG}")
+    except InvalidRequestXml:
         job_name = None
     if not job_name:
         text = b"not a submitJob envelope\n"

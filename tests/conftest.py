@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,19 +90,28 @@ def _database_params() -> list[object]:
     ]
 
 
-@pytest.fixture(params=_database_params())
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ips.db'}"
+@contextmanager
+def migrated_database(backend: str, folder: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file in `folder`, or a new PostgreSQL database
+    (dropped afterwards)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'ips.db'}"
         migrations.upgrade(url)
         yield url
         return
     base = postgres_base_url()
     assert base is not None
     url = create_postgres_database(base)
-    yield url
-    drop_postgres_database(base, url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(base, url)
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with migrated_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import (
     _database_params,
-    create_postgres_database,
     drop_postgres_database,
+    migrated_database,
     postgres_base_url,
 )
 from sqlalchemy import create_engine, text
@@ -36,7 +36,6 @@ from ips_jobs.domain.jobs import (
 )
 from ips_jobs.domain.ports import LogPage, RunQuery
 from ips_jobs.errors import ApiError, NameInUse, StoreError
-from ips_jobs.store import migrations
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.store.tables import metadata
@@ -51,16 +50,8 @@ def shared_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """One migrated database per backend for the whole module."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'ips.db'}"
-        migrations.upgrade(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp("store")) as url:
         yield url
-        return
-    base = postgres_base_url()
-    assert base is not None
-    url = create_postgres_database(base)
-    yield url
-    drop_postgres_database(base, url)
 
 
 @pytest.fixture
