@@ -29,24 +29,31 @@ _PRIMITIVES: dict[str, type[ModelBase]] = {
 
 
 @functools.cache
-def schema_document() -> etree._Element:
-    text = (
+def schema_text() -> bytes:
+    """ips-types.xsd in the canonical namespace (bytes: safe to share between threads)."""
+    return (
         (WSDL_DIR / "ips-types.xsd")
         .read_bytes()
         .replace(PLACEHOLDER_NS.encode(), CANONICAL_NS.encode())
     )
-    return etree.fromstring(text)
+
+
+@functools.cache
+def schema_document() -> etree._Element:
+    return etree.fromstring(schema_text())
 
 
 _local = threading.local()
+_compiling = threading.Lock()
 
 
 def validator() -> etree.XMLSchema:
-    """One validator per thread: a validator's error log is its own, so threads sharing one
-    would read each other's errors."""
+    """One validator per thread (a validator's error log is its own), compiled one at a time:
+    libxml2 crashed when several threads compiled schemas at once."""
     found = getattr(_local, "validator", None)
     if found is None:
-        found = _local.validator = etree.XMLSchema(schema_document())
+        with _compiling:
+            found = _local.validator = etree.XMLSchema(etree.fromstring(schema_text()))
     return found
 
 

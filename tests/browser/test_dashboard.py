@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import Account, Server, caller, make_account, start_server, stop_server
+from conftest import (
+    Account,
+    Server,
+    caller,
+    make_account,
+    start_server,
+    stop_server,
+    wait_for,
+)
 from lxml import etree
 
 from ips_jobs.store.database import Database
@@ -135,11 +143,16 @@ def test_a_manual_run_is_watched_advanced_and_ended_from_the_page(
     expect(row.locator("td.state")).to_have_text("Running")
     bar = row.get_by_role("progressbar")
     expect(bar).to_have_attribute("aria-valuenow", "0")
-    # The progress message is the one getActiveJobs reports.
-    reply = caller(dashboard_server, account)(
-        "getActiveJobs", f"<companyHandle>{account.company_handle}</companyHandle>"
-    )
-    message = reply.payload().findtext(f".//{{{NS}}}progressMessage")
+
+    # The progress message is the one getActiveJobs reports (once the run's first step has
+    # written it: a just-claimed run is Running with no message yet).
+    def reported_message() -> str:
+        reply = caller(dashboard_server, account)(
+            "getActiveJobs", f"<companyHandle>{account.company_handle}</companyHandle>"
+        )
+        return reply.payload().findtext(f".//{{{NS}}}progressMessage") or ""
+
+    message = wait_for(reported_message)
     assert message
     expect(row.locator("td.message")).to_have_text(message)
     # The name is shown as text, never as markup.
