@@ -732,8 +732,14 @@ def test_manual_run_moves_only_when_advanced_and_ends_with_success(
     company = account.company_handle
     ctl.ok("POST", "/run-controls", {"job_name": "by hand", "manual": True}, 201)
     submit(call, company, "by hand", FOUR_URLS)
-    # it stops after its first step: the Begin rows are written, nothing else
-    [log] = wait_for(lambda: running(call, company, "by hand") and logs(call, company, "by hand"))
+    # it stops after its first step: the Begin rows are written, nothing else (a run is
+    # Running a moment before its first step has written them)
+    [log] = wait_for(
+        lambda: (
+            running(call, company, "by hand")
+            and [lg for lg in logs(call, company, "by hand") if detail_types(lg)]
+        )
+    )
     assert detail_types(log) == ["BeginUpload", "OriginalJobName", "JobClient"]
     [run] = running(call, company, "by hand")
     assert run.findtext(q("progress")) == "0"
