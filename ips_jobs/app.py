@@ -80,6 +80,7 @@ def engine(settings: Settings, clock: Clock | None = None) -> Engine:
         ZoneInfo(settings.timezone),
         database.engine_lock(),
         threads=settings.engine_threads,
+        max_in_flight=settings.engine_max_runs,
         poll_seconds=settings.poll_seconds,
         heartbeat_timeout=settings.heartbeat_timeout,
         shared=not database.is_sqlite,

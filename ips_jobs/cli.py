@@ -60,7 +60,15 @@ def engine_options(f: F) -> F:
             "engine_threads",
             "--engine-threads",
             type=int,
-            help="Engine threads running steps (default 4).",
+            help="Threads of the engine's scheduler: its turns, heartbeats and alarms "
+            "(default 4).",
+        ),
+        _option(
+            "engine_max_runs",
+            "--engine-max-runs",
+            type=int,
+            help="Most runs one engine works on at once; more wait, New, for a free slot or "
+            "another engine (default 10000).",
         ),
         _option(
             "poll_seconds",

@@ -63,6 +63,7 @@ class Settings:
     log_format: str = "text"
     engine: bool = True
     engine_threads: int = 4
+    engine_max_runs: int = 10_000
     poll_seconds: float = 0.1
     heartbeat_timeout: float = 15.0
     run_seconds: float = 3.0
@@ -117,6 +118,8 @@ class Settings:
         self.durations()
         if self.poll_seconds <= 0 or self.heartbeat_timeout <= 0 or self.run_seconds < 0:
             raise ConfigError("poll_seconds and heartbeat_timeout must be > 0, run_seconds >= 0")
+        if self.engine_threads < 1 or self.engine_max_runs < 1:
+            raise ConfigError("engine_threads and engine_max_runs must be at least 1")
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise ConfigError(f"{env_name('log_level')}: use debug, info, warning or error")
         if self.log_format not in LOG_FORMATS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,14 +111,16 @@ class Controls:
     def clear_controls(self) -> int:
         return self.store.clear_controls()
 
-    def setup_runs(self, runs: Sequence[Run]) -> None:
-        """Called by the engine for runs it just claimed: their timing and injected faults."""
+    def setup_runs(self, runs: Sequence[Run]) -> Sequence[Run]:
+        """Called by the engine for runs it just claimed: their timing and injected faults.
+        Returns the runs as configured."""
         if not runs:
-            return
+            return runs
         rules = [r for r in self.store.rules() if r.effect in control.RUN_EFFECTS]
         controls = self.store.controls()
         if not rules and not controls:
-            return
+            return runs
+        configured = []
         for run in runs:
             chosen = self._run_rule(rules, run)
             found = control.most_specific(controls, run.type, run.original_name)
@@ -132,12 +134,15 @@ class Controls:
                 }
             )
             if chosen is not None or found is not None:
-                self.store.configure_run(
-                    run.id,
-                    found.seconds if found else None,
-                    bool(found and found.manual),
-                    injected,
+                run = replace(
+                    run,
+                    seconds=found.seconds if found else None,
+                    manual=bool(found and found.manual),
+                    injected=injected,
                 )
+                self.store.configure_run(run.id, run.seconds, run.manual, run.injected)
+            configured.append(run)
+        return configured
 
     def _run_rule(self, rules: Sequence[FaultRule], run: Run) -> FaultRule | None:
         target = Target(control.RUN, run.company_id, run.original_name, run.type)

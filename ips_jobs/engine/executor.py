@@ -12,7 +12,7 @@ from ips_jobs import metrics
 from ips_jobs.clock import Clock
 from ips_jobs.domain.jobs import LogDetail, Run, RunState, TaskProgress
 from ips_jobs.engine.runners import Entry, Plan, Planner, Step, Task
-from ips_jobs.store.claim import EngineStore, RunUpdate
+from ips_jobs.store.claim import EngineStore, RunUpdate, StepWriter
 
 log = logging.getLogger("ips_jobs.engine")
 
@@ -50,32 +50,50 @@ class Executor:
         self.durations = durations
         self.process_id = process_id
 
-    def step(self, run_id: int) -> float | None:
-        """Does the run's next step; seconds until the next one, or None once it has ended."""
-        run = self.store.run(run_id)
-        if run is None or run.state is RunState.DONE:
-            return None
-        plan = self.planner.plan(run)
-        if run.state is RunState.STOPPING:
-            self.stop(run, plan)
-            return None
-        if run.advance_outcome == "failure":
-            self.fail(run, self.process_id, ADVANCED_FAILURE)
-            return None
-        remaining = plan.steps[run.step :]
-        if run.advance_outcome == "success":
-            self._finish(run, plan, remaining)
-            return None
-        if run.manual:
-            self._manual(run, plan)
-            return None
-        duration = self.durations.of(run)
-        if duration <= 0 or len(remaining) <= 1:
-            self._finish(run, plan, remaining)
-            return None
-        if not self._save(run, plan, remaining[0]):
-            return self._after_refusal(run_id)
-        return duration / max(1, len(plan.steps) - 1)
+    def advance(self, runs: Sequence[Run]) -> dict[int, float | None]:
+        """Does the next step of each run, the routine ones in one transaction; seconds until
+        each run's next step, or None once it has ended."""
+        after: dict[int, float | None] = {}
+        routine: list[tuple[Run, Plan, Sequence[Step]]] = []
+        for run in runs:
+            after[run.id] = None
+            if run.state is RunState.DONE:
+                continue
+            plan = self.planner.plan(run)
+            if run.state is RunState.STOPPING:
+                self.stop(run, plan)
+            elif run.advance_outcome == "failure":
+                self.fail(run, self.process_id, ADVANCED_FAILURE)
+            elif run.advance_outcome == "success":
+                self._finish(run, plan, plan.steps[run.step :])
+            elif run.manual:
+                self._manual(run, plan)
+            else:
+                routine.append((run, plan, plan.steps[run.step :]))
+        ended: list[tuple[Run, Plan]] = []
+        refused: list[int] = []
+        with self.store.batch() as writer:
+            for run, plan, remaining in routine:
+                duration = self.durations.of(run)
+                if duration <= 0 or len(remaining) <= 1:
+                    if self._end(writer, run, plan, remaining):
+                        ended.append((run, plan))
+                    else:
+                        refused.append(run.id)
+                elif writer.save_step(
+                    run,
+                    self.process_id,
+                    self._update(run, plan, remaining[0]),
+                    self._details(run, remaining[0].entries),
+                ):
+                    after[run.id] = duration / max(1, len(plan.steps) - 1)
+                else:
+                    refused.append(run.id)
+        for run, plan in ended:
+            self._ended(run, plan)
+        for run_id in refused:
+            self._after_refusal(run_id)
+        return after
 
     def _manual(self, run: Run, plan: Plan) -> None:
         """A run in manual mode makes its first step, then only moves when advanced: through
@@ -131,14 +149,23 @@ class Executor:
         return ended
 
     def _finish(self, run: Run, plan: Plan, remaining: Sequence[Step]) -> None:
+        with self.store.batch() as writer:
+            ended = self._end(writer, run, plan, remaining)
+        if ended:
+            self._ended(run, plan)
+        else:
+            self._after_refusal(run.id)
+
+    def _end(self, writer: StepWriter, run: Run, plan: Plan, remaining: Sequence[Step]) -> bool:
+        """Writes the run's remaining log rows and ends it; False when the store refused."""
         entries = [entry for step in remaining for entry in step.entries]
         last = remaining[-1] if remaining else plan.steps[-1]
         update = self._update(run, plan, last)
-        if self.store.finish(run, self.process_id, update, self._details(run, entries), plan.fatal):
-            metrics.run_ended(run, "fatal" if plan.fatal else "done")
-            log.info("run %s (%s) done", run.id, run.name)
-            return
-        self._after_refusal(run.id)
+        return writer.finish(run, self.process_id, update, self._details(run, entries), plan.fatal)
+
+    def _ended(self, run: Run, plan: Plan) -> None:
+        metrics.run_ended(run, "fatal" if plan.fatal else "done")
+        log.info("run %s (%s) done", run.id, run.name)
 
     def _after_refusal(self, run_id: int) -> None:
         """The store refused a write: the run was stopped meanwhile (or is not ours)."""

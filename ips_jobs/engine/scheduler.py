@@ -1,17 +1,20 @@
 """The engine in a process: APScheduler 3 is the alarm clock and the thread pool, the database
-is the truth. A poll (every IPS_POLL_SECONDS, and at the next fire time) turns due schedules
-into runs and claims runs; each run step is an APScheduler date job on the executor threads."""
+is the truth. A turn (every IPS_POLL_SECONDS, and at the next fire time or step) turns due
+schedules into runs, claims runs and does every run step that is due. Everything is done in
+batches, one transaction per batch: a run costs a share of a few statements, not a
+transaction of its own per step."""
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import os
 import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,6 +32,9 @@ log = logging.getLogger("ips_jobs.engine")
 logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 FIRE_BATCH = 500
+#: Runs claimed, and run steps done, per transaction.
+CLAIM_BATCH = 500
+STEP_BATCH = 500
 MAX_POLL_ROUNDS = 20
 #: How long stopping waits for the steps in progress to finish.
 STOP_GRACE_SECONDS = 20
@@ -47,8 +53,8 @@ class Engine:
         poll_seconds: float,
         heartbeat_timeout: float,
         shared: bool,
-        setup: Callable[[Sequence[Run]], None] | None = None,
-        max_in_flight: int = 200,
+        setup: Callable[[Sequence[Run]], Sequence[Run]] | None = None,
+        max_in_flight: int = 10_000,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -62,13 +68,16 @@ class Engine:
         self.setup = setup
         self.process_id = executor.process_id
         self.server_name = socket.gethostname()
+        #: Runs this engine works on; only the turn in progress (under _turn_lock) touches
+        #: these four, except stop(), which runs once no turn can start any more.
         self._in_flight: set[int] = set()
-        self._in_flight_lock = threading.Lock()
-        self._poll_lock = threading.Lock()
+        self._claimed: dict[int, Run] = {}
+        self._due: list[tuple[datetime, int]] = []
+        self._requested: set[int] = set()
+        self._turn_lock = threading.Lock()
         self._stopping = threading.Event()
         self._steps_done = threading.Condition()
         self._active_steps = 0
-        self._stops: set[int] = set()
         self._scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(threads)},
@@ -115,9 +124,8 @@ class Engine:
         self._scheduler.shutdown(wait=False)
         with self._steps_done:
             self._steps_done.wait_for(lambda: self._active_steps == 0, timeout=STOP_GRACE_SECONDS)
-        with self._in_flight_lock:
-            left = sorted(self._in_flight)
-            self._in_flight.clear()
+        left = sorted(self._in_flight)
+        self._in_flight.clear()
         for run_id in left:
             run = self.store.run(run_id)
             if run is not None:
@@ -130,55 +138,107 @@ class Engine:
 
     # -- the alarm clock ------------------------------------------------------------------
     def poll(self) -> None:
+        """One turn of the engine; a turn already under way makes this one unnecessary."""
         with self._working() as allowed:
-            if allowed and self._poll_lock.acquire(blocking=False):
+            if allowed and self._turn_lock.acquire(blocking=False):
                 try:
-                    self._poll()
+                    self._turn()
+                except Exception:
+                    log.exception("engine poll failed; retrying at the next poll")
                 finally:
-                    self._poll_lock.release()
+                    self._turn_lock.release()
 
-    def _poll(self) -> None:
-        try:
-            for _ in range(MAX_POLL_ROUNDS):
-                now = self.clock.now()
-                fired = self.store.fire_due(now, self.zone, self.server_name, FIRE_BATCH)
-                free = self.max_in_flight - len(self._in_flight)
-                claimed = self.store.claim(self.process_id, now, free) if free > 0 else []
-                metrics.runs_claimed(claimed)
-                if fired:
-                    log.info("%d scheduled job(s) fired", fired)
-                for run in claimed:
-                    log.info("run %s (%s) %s", run.id, run.name, run.state.value)
-                if claimed and self.setup is not None:
-                    self.setup(claimed)
-                for run in claimed:
-                    with self._in_flight_lock:
-                        self._in_flight.add(run.id)
-                    self._later(self._step, args=[run.id])
-                if fired < FIRE_BATCH and (len(claimed) < free or free <= 0):
-                    break
-            self._honour_requests()
-            self._arm_alarm()
-        except Exception:
-            log.exception("engine poll failed; retrying at the next poll")
+    def _turn(self) -> None:
+        """Fires due schedules, claims runs and does every step that is due, in batches,
+        until nothing more is due (or MAX_POLL_ROUNDS batches), then sets the alarm."""
+        self._honour_requests()
+        for _ in range(MAX_POLL_ROUNDS):
+            now = self.clock.now()
+            fired = self.store.fire_due(now, self.zone, self.server_name, FIRE_BATCH)
+            free = min(CLAIM_BATCH, self.max_in_flight - len(self._in_flight))
+            claimed = self.store.claim(self.process_id, now, free) if free > 0 else []
+            metrics.runs_claimed(claimed)
+            if fired:
+                log.info("%d scheduled job(s) fired", fired)
+            for run in claimed:
+                log.info("run %s (%s) %s", run.id, run.name, run.state.value)
+            if claimed and self.setup is not None:
+                claimed = list(self.setup(claimed))
+            for run in claimed:
+                self._in_flight.add(run.id)
+                self._claimed[run.id] = run
+                self._due_at(now, run.id)
+            stepped = self._step_due(now)
+            more_steps = bool(self._due) and self._due[0][0] <= self.clock.now()
+            if fired < FIRE_BATCH and (len(claimed) < free or free <= 0) and not more_steps:
+                break
+            if not stepped and not claimed and not fired:
+                break
+        self._arm_alarm()
+
+    def _due_at(self, when: datetime, run_id: int) -> None:
+        heapq.heappush(self._due, (when, run_id))
 
     def _honour_requests(self) -> None:
         """Stop and advance requests are acted on at once, not at the run's next step."""
+        now = self.clock.now()
         for run_id in self.store.requested(self.process_id):
-            if run_id not in self._stops:
-                self._stops.add(run_id)
-                self._later(self._step, args=[run_id])
+            if run_id not in self._requested:
+                self._requested.add(run_id)
+                self._due_at(now, run_id)
+
+    def _step_due(self, now: datetime) -> int:
+        """Does the next step of every run whose step is due, in one batch."""
+        ids: dict[int, None] = {}
+        while self._due and self._due[0][0] <= now and len(ids) < STEP_BATCH:
+            ids[heapq.heappop(self._due)[1]] = None
+        if not ids:
+            return 0
+        runs = [self._claimed.pop(i) for i in ids if i in self._claimed]
+        unread = [i for i in ids if all(r.id != i for r in runs)]
+        if unread:
+            runs += self.store.runs(unread)
+        for run_id, delay in self._advance(runs).items():
+            ids.pop(run_id, None)
+            if delay is None:
+                self._in_flight.discard(run_id)
+                self._requested.discard(run_id)
+            else:
+                self._due_at(now + timedelta(seconds=delay), run_id)
+        for gone in ids:  # deleted meanwhile
+            self._in_flight.discard(gone)
+            self._requested.discard(gone)
+        return len(runs)
+
+    def _advance(self, runs: Sequence[Run]) -> dict[int, float | None]:
+        """A batch of steps; if the batch fails, each run on its own, so that one broken run
+        ends with a FatalError instead of holding back the others."""
+        try:
+            return self.executor.advance(runs)
+        except Exception:
+            if len(runs) > 1:
+                log.warning("a batch of %d run steps failed; stepping them one by one", len(runs))
+        after: dict[int, float | None] = {}
+        for run in runs:
+            try:
+                after.update(self.executor.advance([run]))
+            except Exception:
+                log.exception("run %s failed in the engine", run.id)
+                current = self.store.run(run.id)
+                if current is not None:
+                    self.executor.fail(
+                        current, self.process_id, "The job failed inside the emulator"
+                    )
+                after[run.id] = None
+        return after
 
     def _arm_alarm(self) -> None:
-        """Wakes exactly at the next fire time, not just at the next poll."""
-        due = self.store.next_fire_time()
-        if due is not None and due > self.clock.now():
-            self._later(self.poll, "date", run_date=due, id="alarm", replace_existing=True)
-
-    def _step(self, run_id: int) -> None:
-        with self._working() as allowed:
-            if allowed:
-                self._step_once(run_id)
+        """Wakes exactly at the next fire time or step, not just at the next poll."""
+        times = [
+            t for t in (self.store.next_fire_time(), self._due[0][0] if self._due else None) if t
+        ]
+        if times:
+            self._later(self.poll, "date", run_date=min(times), id="alarm", replace_existing=True)
 
     @contextlib.contextmanager
     def _working(self) -> Iterator[bool]:
@@ -196,27 +256,6 @@ class Engine:
                 with self._steps_done:
                     self._active_steps -= 1
                     self._steps_done.notify_all()
-
-    def _step_once(self, run_id: int) -> None:
-        try:
-            delay = self.executor.step(run_id)
-        except Exception:
-            log.exception("run %s failed in the engine", run_id)
-            run = self.store.run(run_id)
-            if run is not None:
-                self.executor.fail(run, self.process_id, "The job failed inside the emulator")
-            delay = None
-        if delay is None:
-            with self._in_flight_lock:
-                self._in_flight.discard(run_id)
-            self._stops.discard(run_id)
-            return
-        self._later(
-            self._step,
-            "date",
-            run_date=self.clock.now() + timedelta(seconds=delay),
-            args=[run_id],
-        )
 
     # -- heartbeats and recovery ----------------------------------------------------------
     def heartbeat(self) -> None:

@@ -4,7 +4,8 @@ with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one engine and a write loc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -21,7 +23,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as update_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ips_jobs.domain import firing, states
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress, TriggerState
@@ -75,6 +78,8 @@ class RunUpdate:
 class EngineStore:
     def __init__(self, database: Database) -> None:
         self.db = database
+        insert_ = sqlite_insert if database.is_sqlite else postgresql_insert
+        self._insert_new_run = insert_(job_runs).on_conflict_do_nothing().returning(job_runs.c.id)
 
     # -- engine processes -----------------------------------------------------------------
     def register(self, process_id: str, host: str, pid: int, now: datetime) -> None:
@@ -126,11 +131,7 @@ class EngineStore:
                 job = scheduled_from_row(row._mapping)
                 if job.execute_requested_at is not None:
                     made += self._insert_run(c, firing.execute_now(job, now, zone, server_name))
-                    c.execute(
-                        update_(scheduled_jobs)
-                        .where(scheduled_jobs.c.id == job.id)
-                        .values(execute_requested_at=None)
-                    )
+                    c.execute(_SCHEDULE_FIRED, {"b_id": job.id, "execute_requested_at": None})
                 if (
                     job.trigger_state is TriggerState.NORMAL
                     and job.next_fire_time is not None
@@ -139,23 +140,18 @@ class EngineStore:
                     fired = firing.fire(job, now, zone, server_name)
                     made += self._insert_run(c, fired.run)
                     c.execute(
-                        update_(scheduled_jobs)
-                        .where(scheduled_jobs.c.id == job.id)
-                        .values(
-                            trigger_state=fired.trigger_state.value,
-                            next_fire_time=fired.next_fire_time,
-                        )
+                        _SCHEDULE_FIRED,
+                        {
+                            "b_id": job.id,
+                            "trigger_state": fired.trigger_state.value,
+                            "next_fire_time": fired.next_fire_time,
+                        },
                     )
         return made
 
     def _insert_run(self, c: Connection, run: Run) -> int:
         """Inserts a run; 0 when this fire time already has its run (another engine fired it)."""
-        try:
-            with c.begin_nested():
-                c.execute(insert(job_runs).values(run_values(run)))
-        except IntegrityError:
-            return 0
-        return 1
+        return len(c.execute(self._insert_new_run, run_values(run)).all())
 
     def next_fire_time(self) -> datetime | None:
         with self.db.checked_read() as c:
@@ -227,27 +223,22 @@ class EngineStore:
             row = c.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
         return run_from_row(row) if row else None
 
+    def runs(self, run_ids: Collection[int]) -> list[Run]:
+        with self.db.checked_read() as c:
+            rows = c.execute(select(job_runs).where(job_runs.c.id.in_(list(run_ids)))).all()
+        return [run_from_row(r) for r in rows]
+
+    @contextmanager
+    def batch(self) -> Iterator[StepWriter]:
+        """One transaction for the steps and ends of many runs."""
+        with self.db.checked_write() as c:
+            yield StepWriter(c)
+
     def save_step(
         self, run: Run, process_id: str, update: RunUpdate, details: Sequence[LogDetail]
     ) -> bool:
-        """Records one step of a running run; False when it is no longer running for us."""
-        with self.db.checked_write() as c:
-            result = c.execute(
-                update_(job_runs)
-                .where(
-                    job_runs.c.id == run.id,
-                    job_runs.c.claimed_by == process_id,
-                    job_runs.c.state == RunState.RUNNING.value,
-                )
-                .values(
-                    step=run.step + 1,
-                    **update.values(),
-                )
-            )
-            if result.rowcount != 1:
-                return False
-            _add_details(c, details)
-        return True
+        with self.batch() as writer:
+            return writer.save_step(run, process_id, update, details)
 
     def finish(
         self,
@@ -257,34 +248,8 @@ class EngineStore:
         details: Sequence[LogDetail],
         fatal: bool,
     ) -> bool:
-        """Ends a run (Done) with its last log rows, and unblocks its recurring schedule.
-        `process_id` None finishes a run nobody claimed (stopped before it started)."""
-        owner = (
-            job_runs.c.claimed_by.is_(None)
-            if process_id is None
-            else job_runs.c.claimed_by == process_id
-        )
-        with self.db.checked_write() as c:
-            result = c.execute(
-                update_(job_runs)
-                .where(
-                    job_runs.c.id == run.id,
-                    owner,
-                    job_runs.c.state.in_(sorted(states.run_sources(RunEvent.FINISH))),
-                )
-                .values(
-                    state=RunState.DONE.value,
-                    end_date=update.at,
-                    fatal_error=fatal,
-                    **update.values(),
-                )
-            )
-            if result.rowcount != 1:
-                return False
-            _add_details(c, details)
-            if run.scheduled_job_id is not None:
-                _run_ended(c, run.scheduled_job_id)
-        return True
+        with self.batch() as writer:
+            return writer.finish(run, process_id, update, details, fatal)
 
     def orphans(self, process_id: str, alive_since: datetime | None) -> list[tuple[Run, str]]:
         """Active runs claimed by engines other than us that are gone: no heartbeat since
@@ -322,20 +287,75 @@ class EngineStore:
             c.execute(delete(engine_processes).where(*where))
 
 
-def _run_ended(c: Connection, scheduled_job_id: int) -> None:
-    target = states.trigger_target(TriggerState.BLOCKED, TriggerEvent.RUN_ENDED)
-    c.execute(
-        update_(scheduled_jobs)
-        .where(
-            scheduled_jobs.c.id == scheduled_job_id,
-            scheduled_jobs.c.trigger_state.in_(
-                sorted(states.trigger_sources(TriggerEvent.RUN_ENDED))
-            ),
-        )
-        .values(trigger_state=target.value)
+_SCHEDULE_FIRED = update_(scheduled_jobs).where(scheduled_jobs.c.id == bindparam("b_id"))
+_SAVE_STEP = update_(job_runs).where(
+    job_runs.c.id == bindparam("b_id"),
+    job_runs.c.claimed_by == bindparam("b_owner"),
+    job_runs.c.state == RunState.RUNNING.value,
+)
+_FINISHABLE = job_runs.c.state.in_(sorted(states.run_sources(RunEvent.FINISH)))
+_FINISH_OWNED = update_(job_runs).where(
+    job_runs.c.id == bindparam("b_id"), job_runs.c.claimed_by == bindparam("b_owner"), _FINISHABLE
+)
+_FINISH_UNCLAIMED = update_(job_runs).where(
+    job_runs.c.id == bindparam("b_id"), job_runs.c.claimed_by.is_(None), _FINISHABLE
+)
+_UNBLOCK = (
+    update_(scheduled_jobs)
+    .where(
+        scheduled_jobs.c.id == bindparam("b_id"),
+        scheduled_jobs.c.trigger_state.in_(sorted(states.trigger_sources(TriggerEvent.RUN_ENDED))),
     )
+    .values(trigger_state=states.trigger_target(TriggerState.BLOCKED, TriggerEvent.RUN_ENDED).value)
+)
+_ADD_DETAILS = insert(job_log_details)
 
 
-def _add_details(c: Connection, details: Sequence[LogDetail]) -> None:
-    if details:
-        c.execute(insert(job_log_details), [detail_values(d) for d in details])
+class StepWriter:
+    """Writes steps and ends of runs inside one open transaction (prebuilt statements: the
+    engine runs them for every run)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.c = connection
+
+    def save_step(
+        self, run: Run, process_id: str, update: RunUpdate, details: Sequence[LogDetail]
+    ) -> bool:
+        """Records one step of a running run; False when it is no longer running for us."""
+        values = {"b_id": run.id, "b_owner": process_id, "step": run.step + 1, **update.values()}
+        if self.c.execute(_SAVE_STEP, values).rowcount != 1:
+            return False
+        self._add_details(details)
+        return True
+
+    def finish(
+        self,
+        run: Run,
+        process_id: str | None,
+        update: RunUpdate,
+        details: Sequence[LogDetail],
+        fatal: bool,
+    ) -> bool:
+        """Ends a run (Done) with its last log rows, and unblocks its recurring schedule.
+        `process_id` None finishes a run nobody claimed (stopped before it started)."""
+        stmt = _FINISH_UNCLAIMED if process_id is None else _FINISH_OWNED
+        values = {
+            "b_id": run.id,
+            "b_owner": process_id,
+            "state": RunState.DONE.value,
+            "end_date": update.at,
+            "fatal_error": fatal,
+            **update.values(),
+        }
+        if process_id is None:
+            del values["b_owner"]
+        if self.c.execute(stmt, values).rowcount != 1:
+            return False
+        self._add_details(details)
+        if run.scheduled_job_id is not None:
+            self.c.execute(_UNBLOCK, {"b_id": run.scheduled_job_id})
+        return True
+
+    def _add_details(self, details: Sequence[LogDetail]) -> None:
+        if details:
+            self.c.execute(_ADD_DETAILS, [detail_values(d) for d in details])

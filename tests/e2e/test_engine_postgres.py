@@ -63,7 +63,9 @@ def test_three_engines_run_300_due_jobs_exactly_once(pg_url: str) -> None:
     env = {
         **os.environ,
         "IPS_DATABASE_URL": pg_url,
-        "IPS_RUN_SECONDS": "0",
+        # Short runs, few at a time per engine: one engine alone would take all 300 at once.
+        "IPS_RUN_SECONDS": "0.3",
+        "IPS_ENGINE_MAX_RUNS": "20",
         "IPS_POLL_SECONDS": "0.05",
         "IPS_LOG_LEVEL": "warning",
     }
