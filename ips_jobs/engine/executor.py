@@ -132,14 +132,19 @@ class Executor:
 
     def fail(self, run: Run, owner: str | None, message: str = RECOVERED_MESSAGE) -> bool:
         """Ends a run that cannot go on with a FatalError log row."""
-        plan = self.planner.plan(run)
+        try:
+            plan = self.planner.plan(run)
+            log_type, job_sub_type = plan.log_type, plan.job_sub_type
+        except Exception:  # a run its planner cannot plan must still end
+            log.exception("run %s could not be planned; it ends as it stands", run.id)
+            log_type, job_sub_type = run.log_type, run.job_sub_type
         update = RunUpdate(
             progress=run.progress,
             message=message,
             tasks=tuple(replace(t, task_state="Failed") for t in run.tasks),
             counts=run.counts,
-            log_type=plan.log_type,
-            job_sub_type=plan.job_sub_type,
+            log_type=log_type,
+            job_sub_type=job_sub_type,
             at=self.clock.now(),
         )
         details = self._details(run, [Entry("FatalError", message)])

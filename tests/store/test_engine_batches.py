@@ -1,0 +1,152 @@
+"""The engine works in batches: a burst of due jobs is done in a few transactions, and a run
+that breaks inside a batch ends with a FatalError while the others in its batch finish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import make_account, wait_for
+from sqlalchemy import event, func, select
+
+from ips_jobs import app
+from ips_jobs.clock import SystemClock
+from ips_jobs.config import Settings
+from ips_jobs.domain.jobs import Run
+from ips_jobs.domain.passwords import PasswordChecker
+from ips_jobs.domain.service import JobService
+from ips_jobs.engine.executor import Durations, Executor
+from ips_jobs.engine.runners import Plan, Planner, SimulatedPlanner
+from ips_jobs.engine.scheduler import Engine
+from ips_jobs.store.claim import EngineStore
+from ips_jobs.store.database import Database
+from ips_jobs.store.repository import SqlJobRepository
+from ips_jobs.store.tables import job_log_details, job_runs
+
+JOBS = 200
+
+
+class BreaksOn:
+    """The simulated plans, except that planning the run of job `name` raises."""
+
+    def __init__(self, inner: Planner, name: str) -> None:
+        self.inner = inner
+        self.name = name
+
+    def plan(self, run: Run) -> Plan:
+        if run.original_name == self.name:
+            raise RuntimeError("a runner bug")
+        return self.inner.plan(run)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def _submit(database: Database, names: list[str]) -> None:
+    repository = SqlJobRepository(database)
+    service = JobService(repository, SystemClock(), PasswordChecker(), ZoneInfo("UTC"))
+    account = make_account(repository)
+    caller = service.authenticate(account.email, account.password)
+    for name in names:
+        service.submit(
+            caller,
+            company_handle=account.company_handle,
+            user_handle=None,
+            job_name=name,
+            locale=None,
+            exec_time=None,
+            exec_schedule=None,
+            description=None,
+            job_types={"imageServingPublishJob": {"publishType": "Full"}},
+        )
+
+
+@contextmanager
+def running(engine: Engine) -> Iterator[Engine]:
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+        engine.store.db.dispose()
+
+
+def _engine(database_url: str, planner: Planner | None = None) -> Engine:
+    settings = replace(Settings(), database_url=database_url, run_seconds=0)
+    built = app.engine(settings)
+    if planner is None:
+        return built
+    store = EngineStore(built.store.db)
+    executor = Executor(store, planner, SystemClock(), Durations(0, {}), built.executor.process_id)
+    return Engine(
+        store,
+        executor,
+        SystemClock(),
+        ZoneInfo("UTC"),
+        built.lock,
+        threads=2,
+        poll_seconds=0.05,
+        heartbeat_timeout=15,
+        shared=not store.db.is_sqlite,
+    )
+
+
+def _done(database: Database, count: int) -> list[tuple[str, bool]] | None:
+    with database.read() as c:
+        rows = c.execute(
+            select(job_runs.c.original_name, job_runs.c.fatal_error).where(
+                job_runs.c.state == "Done"
+            )
+        ).all()
+    return [tuple(r) for r in rows] if len(rows) >= count else None  # type: ignore[misc]
+
+
+def test_a_burst_of_due_jobs_is_written_in_a_few_transactions(
+    database: Database, database_url: str
+) -> None:
+    _submit(database, [f"job-{n}" for n in range(JOBS)])
+    engine = _engine(database_url)
+    commits = 0
+
+    def count(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(engine.store.db._engine, "commit", count)
+    with running(engine):
+        done = wait_for(lambda: _done(database, JOBS), timeout=60)
+    assert sorted(name for name, _ in done) == sorted(f"job-{n}" for n in range(JOBS))
+    assert not any(fatal for _, fatal in done)
+    with database.read() as c:
+        ends = c.execute(
+            select(func.count()).where(job_log_details.c.log_type == "EndImageServingPublish")
+        ).scalar_one()
+    assert ends == JOBS
+    # Fire, claim and end: one transaction per batch each, plus the polls' reads. A run
+    # with a transaction of its own for each of its steps would need over 2 * JOBS.
+    assert commits < JOBS / 2, commits
+
+
+def test_a_run_that_breaks_ends_fatally_and_its_batch_finishes(
+    database: Database, database_url: str
+) -> None:
+    names = [f"job-{n}" for n in range(20)]
+    _submit(database, names)
+    with running(_engine(database_url, BreaksOn(SimulatedPlanner("http://x"), "job-7"))):
+        done = dict(wait_for(lambda: _done(database, len(names)), timeout=60))
+    assert done.pop("job-7") is True
+    assert set(done) == set(names) - {"job-7"} and not any(done.values())
+    with database.read() as c:
+        message = c.execute(
+            select(job_log_details.c.log_message)
+            .join(job_runs, job_runs.c.id == job_log_details.c.run_id)
+            .where(job_runs.c.original_name == "job-7", job_log_details.c.log_type == "FatalError")
+        ).scalar_one()
+    assert message == "The job failed inside the emulator"
