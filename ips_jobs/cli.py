@@ -60,8 +60,7 @@ def engine_options(f: F) -> F:
             "engine_threads",
             "--engine-threads",
             type=int,
-            help="Threads of the engine's scheduler: its turns, heartbeats and alarms "
-            "(default 4).",
+            help="Threads of the engine's scheduler: its turns, heartbeats and alarms (default 4).",
         ),
         _option(
             "engine_max_runs",

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from ips_jobs.domain import states
 from ips_jobs.domain.control import Effect, Exchange, FaultRule, RunControl
 from ips_jobs.domain.jobs import RunState
+from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
 from ips_jobs.store.tables import (
     companies,
@@ -34,6 +35,7 @@ ACCOUNT_TABLES = (memberships, users, companies)
 class ControlStore:
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._rules: ChangeCache[tuple[FaultRule, ...]] = ChangeCache(database)
 
     # -- health ---------------------------------------------------------------------------
     def engines(self) -> list[dict[str, Any]]:
@@ -80,9 +82,12 @@ class ControlStore:
         )
 
     def rules(self) -> list[FaultRule]:
-        """Read on every SOAP call, so one prebuilt statement."""
+        """Needed on every SOAP call: kept until a rule changes (a hit changes it too)."""
+        return list(self._rules.get(None, self._read_rules))
+
+    def _read_rules(self) -> tuple[FaultRule, ...]:
         with self.db.checked_read() as c:
-            return [_rule(r._mapping) for r in c.execute(_ALL_RULES)]
+            return tuple(_rule(r._mapping) for r in c.execute(_ALL_RULES))
 
     def delete_rule(self, rule_id: int) -> bool:
         with self.db.checked_write() as c:

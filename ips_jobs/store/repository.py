@@ -42,6 +42,7 @@ from ips_jobs.domain.jobs import (
 from ips_jobs.domain.ports import LogPage, RunQuery
 from ips_jobs.domain.states import RunEvent
 from ips_jobs.errors import ApiError, NameInUse, StoreError
+from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
 from ips_jobs.store.tables import (
     UtcDateTime,
@@ -81,6 +82,7 @@ _LOG_SORT = {
 class SqlJobRepository:
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._logins: ChangeCache[User | None] = ChangeCache(database)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -167,7 +169,10 @@ class SqlJobRepository:
         return found[0] if found else None
 
     def user_by_email(self, email: str) -> User | None:
-        """The login lookup, on every request: one prebuilt statement."""
+        """The login lookup, on every request: kept until an account changes."""
+        return self._logins.get(email, lambda: self._user_by_email(email))
+
+    def _user_by_email(self, email: str) -> User | None:
         with self._reading() as c:
             found = _user_rows(c.execute(_USER_BY_EMAIL, {"email": email}))
         return found[0] if found else None

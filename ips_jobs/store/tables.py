@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -191,6 +192,15 @@ fault_rules = Table(
     Column("http_status", Integer),
     Column("latency_ms", Integer),
     Column("hits", Integer, nullable=False, server_default="0"),
+)
+
+#: One row, bumped by database triggers (alembic 0004) whenever companies, users, memberships
+#: or fault rules change, in any process: the HTTP workers cache those while it stands still.
+change_counter = Table(
+    "change_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
 )
 
 run_controls = Table(
