@@ -12,7 +12,7 @@ from ips_jobs import metrics
 from ips_jobs.clock import Clock
 from ips_jobs.domain.jobs import LogDetail, Run, RunState, TaskProgress
 from ips_jobs.engine.runners import Entry, Plan, Planner, Step, Task
-from ips_jobs.store.claim import EngineStore, RunUpdate, StepWriter
+from ips_jobs.store.claim import EngineStore, RunUpdate, StepWrite
 
 log = logging.getLogger("ips_jobs.engine")
 
@@ -35,6 +35,14 @@ class Durations:
         return self.by_type.get(run.type, self.default)
 
 
+@dataclass(frozen=True)
+class Later:
+    """A run's next step is due in `seconds`; `run` is the run as it stands until then."""
+
+    seconds: float
+    run: Run
+
+
 class Executor:
     def __init__(
         self,
@@ -50,49 +58,38 @@ class Executor:
         self.durations = durations
         self.process_id = process_id
 
-    def advance(self, runs: Sequence[Run]) -> dict[int, float | None]:
-        """Does the next step of each run, the routine ones in one transaction; seconds until
-        each run's next step, or None once it has ended."""
-        after: dict[int, float | None] = {}
-        routine: list[tuple[Run, Plan, Sequence[Step]]] = []
+    def advance(self, runs: Sequence[Run]) -> dict[int, Later | None]:
+        """Does the next step of each run, the routine ones in one transaction; for each run,
+        when its next step is due and the run as it then stands, or None once it has ended."""
+        after: dict[int, Later | None] = {}
+        routine: list[tuple[Run, Plan, StepWrite]] = []
         for run in runs:
             after[run.id] = None
             if run.state is RunState.DONE:
                 continue
             plan = self.planner.plan(run)
+            remaining = plan.steps[run.step :]
             if run.state is RunState.STOPPING:
                 self.stop(run, plan)
             elif run.advance_outcome == "failure":
                 self.fail(run, self.process_id, ADVANCED_FAILURE)
             elif run.advance_outcome == "success":
-                self._finish(run, plan, plan.steps[run.step :])
+                self._finish(run, plan, remaining)
             elif run.manual:
                 self._manual(run, plan)
+            elif self.durations.of(run) <= 0 or len(remaining) <= 1:
+                routine.append((run, plan, self._ending(run, plan, remaining)))
             else:
-                routine.append((run, plan, plan.steps[run.step :]))
-        ended: list[tuple[Run, Plan]] = []
-        refused: list[int] = []
-        with self.store.batch() as writer:
-            for run, plan, remaining in routine:
-                duration = self.durations.of(run)
-                if duration <= 0 or len(remaining) <= 1:
-                    if self._end(writer, run, plan, remaining):
-                        ended.append((run, plan))
-                    else:
-                        refused.append(run.id)
-                elif writer.save_step(
-                    run,
-                    self.process_id,
-                    self._update(run, plan, remaining[0]),
-                    self._details(run, remaining[0].entries),
-                ):
-                    after[run.id] = duration / max(1, len(plan.steps) - 1)
-                else:
-                    refused.append(run.id)
-        for run, plan in ended:
-            self._ended(run, plan)
-        for run_id in refused:
-            self._after_refusal(run_id)
+                routine.append((run, plan, self._step(run, plan, remaining[0])))
+        written = self.store.write(self.process_id, [write for _, _, write in routine])
+        for run, plan, write in routine:
+            if run.id not in written:
+                self._after_refusal(run.id)
+            elif write.end:
+                self._ended(run, plan)
+            else:
+                seconds = self.durations.of(run) / max(1, len(plan.steps) - 1)
+                after[run.id] = Later(seconds, replace(run, step=run.step + 1, advance_to=None))
         return after
 
     def _manual(self, run: Run, plan: Plan) -> None:
@@ -111,9 +108,10 @@ class Executor:
             self.store.clear_advance(run.id)
 
     def _save(self, run: Run, plan: Plan, step: Step) -> bool:
-        return self.store.save_step(
-            run, self.process_id, self._update(run, plan, step), self._details(run, step.entries)
-        )
+        return run.id in self.store.write(self.process_id, [self._step(run, plan, step)])
+
+    def _step(self, run: Run, plan: Plan, step: Step) -> StepWrite:
+        return StepWrite(run, self._update(run, plan, step), self._details(run, step.entries))
 
     def stop(self, run: Run, plan: Plan) -> None:
         entry = Entry(plan.end_type, STOPPED_MESSAGE)
@@ -126,7 +124,8 @@ class Executor:
             job_sub_type=plan.job_sub_type,
             at=self.clock.now(),
         )
-        if self.store.finish(run, self.process_id, update, self._details(run, [entry]), False):
+        write = StepWrite(run, update, self._details(run, [entry]), end=True)
+        if self.store.write(self.process_id, [write]):
             metrics.run_ended(run, "stopped")
             log.info("run %s (%s) stopped on request", run.id, run.name)
 
@@ -148,25 +147,23 @@ class Executor:
             at=self.clock.now(),
         )
         details = self._details(run, [Entry("FatalError", message)])
-        ended = self.store.finish(run, owner, update, details, True)
+        ended = bool(self.store.write(owner, [StepWrite(run, update, details, True, True)]))
         if ended:
             metrics.run_ended(run, "fatal")
         return ended
 
     def _finish(self, run: Run, plan: Plan, remaining: Sequence[Step]) -> None:
-        with self.store.batch() as writer:
-            ended = self._end(writer, run, plan, remaining)
-        if ended:
+        if self.store.write(self.process_id, [self._ending(run, plan, remaining)]):
             self._ended(run, plan)
         else:
             self._after_refusal(run.id)
 
-    def _end(self, writer: StepWriter, run: Run, plan: Plan, remaining: Sequence[Step]) -> bool:
-        """Writes the run's remaining log rows and ends it; False when the store refused."""
+    def _ending(self, run: Run, plan: Plan, remaining: Sequence[Step]) -> StepWrite:
+        """The run's remaining log rows, and its end."""
         entries = [entry for step in remaining for entry in step.entries]
         last = remaining[-1] if remaining else plan.steps[-1]
         update = self._update(run, plan, last)
-        return writer.finish(run, self.process_id, update, self._details(run, entries), plan.fatal)
+        return StepWrite(run, update, self._details(run, entries), end=True, fatal=plan.fatal)
 
     def _ended(self, run: Run, plan: Plan) -> None:
         metrics.run_ended(run, "fatal" if plan.fatal else "done")

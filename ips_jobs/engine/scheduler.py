@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from ips_jobs import metrics
 from ips_jobs.clock import Clock
 from ips_jobs.domain.jobs import Run
-from ips_jobs.engine.executor import Executor
+from ips_jobs.engine.executor import Executor, Later
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.database import EngineLock
 
@@ -71,7 +71,9 @@ class Engine:
         #: Runs this engine works on; only the turn in progress (under _turn_lock) touches
         #: these four, except stop(), which runs once no turn can start any more.
         self._in_flight: set[int] = set()
-        self._claimed: dict[int, Run] = {}
+        #: The runs in flight as they stand after our last write, so a routine step needs no
+        #: read; a run asked to stop or advance is read again.
+        self._known: dict[int, Run] = {}
         self._due: list[tuple[datetime, int]] = []
         self._requested: set[int] = set()
         self._turn_lock = threading.Lock()
@@ -166,7 +168,7 @@ class Engine:
                 claimed = list(self.setup(claimed))
             for run in claimed:
                 self._in_flight.add(run.id)
-                self._claimed[run.id] = run
+                self._known[run.id] = run
                 self._due_at(now, run.id)
             stepped = self._step_due(now)
             more_steps = bool(self._due) and self._due[0][0] <= self.clock.now()
@@ -185,6 +187,7 @@ class Engine:
         for run_id in self.store.requested(self.process_id):
             if run_id not in self._requested:
                 self._requested.add(run_id)
+                self._known.pop(run_id, None)
                 self._due_at(now, run_id)
 
     def _step_due(self, now: datetime) -> int:
@@ -194,31 +197,36 @@ class Engine:
             ids[heapq.heappop(self._due)[1]] = None
         if not ids:
             return 0
-        runs = [self._claimed.pop(i) for i in ids if i in self._claimed]
-        unread = [i for i in ids if all(r.id != i for r in runs)]
+        runs = [self._known.pop(i) for i in ids if i in self._known]
+        unread = ids.keys() - {r.id for r in runs}
         if unread:
             runs += self.store.runs(unread)
-        for run_id, delay in self._advance(runs).items():
+        for run_id, later in self._advance(runs).items():
             ids.pop(run_id, None)
-            if delay is None:
+            if later is None:
                 self._in_flight.discard(run_id)
                 self._requested.discard(run_id)
             else:
-                self._due_at(now + timedelta(seconds=delay), run_id)
+                self._known[run_id] = later.run
+                self._due_at(now + timedelta(seconds=later.seconds), run_id)
         for gone in ids:  # deleted meanwhile
             self._in_flight.discard(gone)
             self._requested.discard(gone)
         return len(runs)
 
-    def _advance(self, runs: Sequence[Run]) -> dict[int, float | None]:
+    def _advance(self, runs: Sequence[Run]) -> dict[int, Later | None]:
         """A batch of steps; if the batch fails, each run on its own, so that one broken run
         ends with a FatalError instead of holding back the others."""
         try:
             return self.executor.advance(runs)
         except Exception:
             if len(runs) > 1:
-                log.warning("a batch of %d run steps failed; stepping them one by one", len(runs))
-        after: dict[int, float | None] = {}
+                log.warning(
+                    "a batch of %d run steps failed; stepping them one by one",
+                    len(runs),
+                    exc_info=True,
+                )
+        after: dict[int, Later | None] = {}
         for run in runs:
             try:
                 after.update(self.executor.advance([run]))

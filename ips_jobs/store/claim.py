@@ -4,8 +4,7 @@ with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one engine and a write loc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -125,33 +124,37 @@ class EngineStore:
             .limit(limit)
             .with_for_update(skip_locked=True, of=scheduled_jobs)
         )
-        made = 0
         with self.db.checked_write() as c:
+            new_runs: list[dict[str, Any]] = []
+            executed: list[dict[str, Any]] = []
+            fired: list[dict[str, Any]] = []
             for row in c.execute(stmt).all():
                 job = scheduled_from_row(row._mapping)
                 if job.execute_requested_at is not None:
-                    made += self._insert_run(c, firing.execute_now(job, now, zone, server_name))
-                    c.execute(_SCHEDULE_FIRED, {"b_id": job.id, "execute_requested_at": None})
+                    new_runs.append(run_values(firing.execute_now(job, now, zone, server_name)))
+                    executed.append({"b_id": job.id, "execute_requested_at": None})
                 if (
                     job.trigger_state is TriggerState.NORMAL
                     and job.next_fire_time is not None
                     and job.next_fire_time <= now
                 ):
-                    fired = firing.fire(job, now, zone, server_name)
-                    made += self._insert_run(c, fired.run)
-                    c.execute(
-                        _SCHEDULE_FIRED,
+                    fire = firing.fire(job, now, zone, server_name)
+                    new_runs.append(run_values(fire.run))
+                    fired.append(
                         {
                             "b_id": job.id,
-                            "trigger_state": fired.trigger_state.value,
-                            "next_fire_time": fired.next_fire_time,
-                        },
+                            "trigger_state": fire.trigger_state.value,
+                            "next_fire_time": fire.next_fire_time,
+                        }
                     )
+            if not new_runs:
+                return 0
+            # A fire time that already has its run (another engine fired it) makes none.
+            made = len(c.execute(self._insert_new_run, new_runs).all())
+            for updates in (executed, fired):
+                if updates:
+                    c.execute(_SCHEDULE_FIRED, updates)
         return made
-
-    def _insert_run(self, c: Connection, run: Run) -> int:
-        """Inserts a run; 0 when this fire time already has its run (another engine fired it)."""
-        return len(c.execute(self._insert_new_run, run_values(run)).all())
 
     def next_fire_time(self) -> datetime | None:
         with self.db.checked_read() as c:
@@ -228,28 +231,15 @@ class EngineStore:
             rows = c.execute(select(job_runs).where(job_runs.c.id.in_(list(run_ids)))).all()
         return [run_from_row(r) for r in rows]
 
-    @contextmanager
-    def batch(self) -> Iterator[StepWriter]:
-        """One transaction for the steps and ends of many runs."""
+    def write(self, process_id: str | None, writes: Sequence[StepWrite]) -> set[int]:
+        """Saves steps of runs still running for us, and ends runs that may end
+        (`process_id` None: runs nobody claimed, stopped before they started), all in one
+        transaction; the ids of the runs written. An ended run leaves its last log rows and
+        unblocks its recurring schedule."""
+        if not writes:
+            return set()
         with self.db.checked_write() as c:
-            yield StepWriter(c)
-
-    def save_step(
-        self, run: Run, process_id: str, update: RunUpdate, details: Sequence[LogDetail]
-    ) -> bool:
-        with self.batch() as writer:
-            return writer.save_step(run, process_id, update, details)
-
-    def finish(
-        self,
-        run: Run,
-        process_id: str | None,
-        update: RunUpdate,
-        details: Sequence[LogDetail],
-        fatal: bool,
-    ) -> bool:
-        with self.batch() as writer:
-            return writer.finish(run, process_id, update, details, fatal)
+            return _write_steps(c, process_id, writes)
 
     def orphans(self, process_id: str, alive_since: datetime | None) -> list[tuple[Run, str]]:
         """Active runs claimed by engines other than us that are gone: no heartbeat since
@@ -288,74 +278,81 @@ class EngineStore:
 
 
 _SCHEDULE_FIRED = update_(scheduled_jobs).where(scheduled_jobs.c.id == bindparam("b_id"))
-_SAVE_STEP = update_(job_runs).where(
-    job_runs.c.id == bindparam("b_id"),
-    job_runs.c.claimed_by == bindparam("b_owner"),
-    job_runs.c.state == RunState.RUNNING.value,
-)
+#: Prebuilt: the engine runs these for every run. The rows are picked (and, on PostgreSQL,
+#: locked) first, so the writes themselves are one executemany each.
+_BY_ID = update_(job_runs).where(job_runs.c.id == bindparam("b_id"))
 _FINISHABLE = job_runs.c.state.in_(sorted(states.run_sources(RunEvent.FINISH)))
-_FINISH_OWNED = update_(job_runs).where(
-    job_runs.c.id == bindparam("b_id"), job_runs.c.claimed_by == bindparam("b_owner"), _FINISHABLE
-)
-_FINISH_UNCLAIMED = update_(job_runs).where(
-    job_runs.c.id == bindparam("b_id"), job_runs.c.claimed_by.is_(None), _FINISHABLE
-)
 _UNBLOCK = (
     update_(scheduled_jobs)
     .where(
         scheduled_jobs.c.id == bindparam("b_id"),
-        scheduled_jobs.c.trigger_state.in_(sorted(states.trigger_sources(TriggerEvent.RUN_ENDED))),
+        # equalities, not IN: an expanding IN cannot be run as an executemany
+        or_(
+            *(
+                scheduled_jobs.c.trigger_state == state.value
+                for state in sorted(states.trigger_sources(TriggerEvent.RUN_ENDED))
+            )
+        ),
     )
     .values(trigger_state=states.trigger_target(TriggerState.BLOCKED, TriggerEvent.RUN_ENDED).value)
 )
 _ADD_DETAILS = insert(job_log_details)
 
 
-class StepWriter:
-    """Writes steps and ends of runs inside one open transaction (prebuilt statements: the
-    engine runs them for every run)."""
+@dataclass(frozen=True)
+class StepWrite:
+    """A step of a run to save, or (`end`) its last step, which ends it."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.c = connection
+    run: Run
+    update: RunUpdate
+    details: Sequence[LogDetail]
+    end: bool = False
+    fatal: bool = False
 
-    def save_step(
-        self, run: Run, process_id: str, update: RunUpdate, details: Sequence[LogDetail]
-    ) -> bool:
-        """Records one step of a running run; False when it is no longer running for us."""
-        values = {"b_id": run.id, "b_owner": process_id, "step": run.step + 1, **update.values()}
-        if self.c.execute(_SAVE_STEP, values).rowcount != 1:
-            return False
-        self._add_details(details)
-        return True
 
-    def finish(
-        self,
-        run: Run,
-        process_id: str | None,
-        update: RunUpdate,
-        details: Sequence[LogDetail],
-        fatal: bool,
-    ) -> bool:
-        """Ends a run (Done) with its last log rows, and unblocks its recurring schedule.
-        `process_id` None finishes a run nobody claimed (stopped before it started)."""
-        stmt = _FINISH_UNCLAIMED if process_id is None else _FINISH_OWNED
-        values = {
-            "b_id": run.id,
-            "b_owner": process_id,
+def _write_steps(c: Connection, process_id: str | None, writes: Sequence[StepWrite]) -> set[int]:
+    owner = (
+        job_runs.c.claimed_by.is_(None)
+        if process_id is None
+        else job_runs.c.claimed_by == process_id
+    )
+    current = dict(
+        c.execute(
+            select(job_runs.c.id, job_runs.c.state)
+            .where(job_runs.c.id.in_([w.run.id for w in writes]), owner, _FINISHABLE)
+            .with_for_update()
+        ).all()
+    )
+    done = [
+        w
+        for w in writes
+        if w.run.id in current and (w.end or current[w.run.id] == RunState.RUNNING.value)
+    ]
+    steps = [
+        {"b_id": w.run.id, "step": w.run.step + 1, **w.update.values()} for w in done if not w.end
+    ]
+    ends = [
+        {
+            "b_id": w.run.id,
             "state": RunState.DONE.value,
-            "end_date": update.at,
-            "fatal_error": fatal,
-            **update.values(),
+            "end_date": w.update.at,
+            "fatal_error": w.fatal,
+            **w.update.values(),
         }
-        if process_id is None:
-            del values["b_owner"]
-        if self.c.execute(stmt, values).rowcount != 1:
-            return False
-        self._add_details(details)
-        if run.scheduled_job_id is not None:
-            self.c.execute(_UNBLOCK, {"b_id": run.scheduled_job_id})
-        return True
-
-    def _add_details(self, details: Sequence[LogDetail]) -> None:
-        if details:
-            self.c.execute(_ADD_DETAILS, [detail_values(d) for d in details])
+        for w in done
+        if w.end
+    ]
+    for rows in (steps, ends):
+        if rows:
+            c.execute(_BY_ID, rows)
+    details = [detail_values(d) for w in done for d in w.details]
+    if details:
+        c.execute(_ADD_DETAILS, details)
+    schedules = [
+        {"b_id": w.run.scheduled_job_id}
+        for w in done
+        if w.end and w.run.scheduled_job_id is not None
+    ]
+    if schedules:
+        c.execute(_UNBLOCK, schedules)
+    return {w.run.id for w in done}
