@@ -1,5 +1,5 @@
 """The engine in a process: APScheduler 3 is the alarm clock and the thread pool, the database
-is the truth. A turn (every IPS_POLL_SECONDS, and at the next fire time or step) turns due
+is the truth. A turn (every IPS_POLL_SECONDS, and at the next fire time) turns due
 schedules into runs, claims runs and does every run step that is due. Everything is done in
 batches, one transaction per batch: a run costs a share of a few statements, not a
 transaction of its own per step."""
@@ -241,12 +241,13 @@ class Engine:
         return after
 
     def _arm_alarm(self) -> None:
-        """Wakes exactly at the next fire time or step, not just at the next poll."""
-        times = [
-            t for t in (self.store.next_fire_time(), self._due[0][0] if self._due else None) if t
-        ]
-        if times:
-            self._later(self.poll, "date", run_date=min(times), id="alarm", replace_existing=True)
+        """Wakes exactly at the next fire time, not just at the next poll. Nothing earlier:
+        a job submitted meanwhile is due at once, and waking for it at once would turn the
+        engine round and round for a job or two at a time under load. Steps are done at the
+        polls (a simulated run's progress needs no better than IPS_POLL_SECONDS)."""
+        due = self.store.next_fire_time()
+        if due is not None and due > self.clock.now():
+            self._later(self.poll, "date", run_date=due, id="alarm", replace_existing=True)
 
     @contextlib.contextmanager
     def _working(self) -> Iterator[bool]:
