@@ -37,7 +37,8 @@ class Durations:
 
 @dataclass(frozen=True)
 class Later:
-    """A run's next step is due in `seconds`; `run` is the run as it stands until then."""
+    """A run's next step is due in `seconds`. `run` has its step moved on, which is all a
+    routine step needs; its progress fields are stale (stop and fail read the run again)."""
 
     seconds: float
     run: Run

@@ -35,6 +35,8 @@ FIRE_BATCH = 500
 #: Runs claimed, and run steps done, per transaction.
 CLAIM_BATCH = 500
 STEP_BATCH = 500
+#: When steps that failed for want of the database are tried again.
+RETRY_SECONDS = 1.0
 MAX_POLL_ROUNDS = 20
 #: How long stopping waits for the steps in progress to finish.
 STOP_GRACE_SECONDS = 20
@@ -199,9 +201,15 @@ class Engine:
             return 0
         runs = [self._known.pop(i) for i in ids if i in self._known]
         unread = ids.keys() - {r.id for r in runs}
-        if unread:
-            runs += self.store.runs(unread)
-        for run_id, later in self._advance(runs).items():
+        try:
+            if unread:
+                runs += self.store.runs(unread)
+            outcome = self._advance(runs)
+        except Exception:  # e.g. the database is gone: these runs are tried again later
+            for run_id in ids:
+                self._due_at(now + timedelta(seconds=RETRY_SECONDS), run_id)
+            raise
+        for run_id, later in outcome.items():
             ids.pop(run_id, None)
             if later is None:
                 self._in_flight.discard(run_id)
