@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 
 from ips_jobs.domain import states
-from ips_jobs.domain.control import Effect, Exchange, FaultRule, RunControl
+from ips_jobs.domain.control import RULE_FIELDS, Effect, Exchange, FaultRule, RunControl
 from ips_jobs.domain.jobs import RunState
 from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
@@ -64,7 +64,7 @@ class ControlStore:
 
     # -- fault rules ----------------------------------------------------------------------
     def add_rule(self, rule: FaultRule) -> FaultRule:
-        values = {name: getattr(rule, name) for name in _RULE_COLUMNS}
+        values = {name: getattr(rule, name) for name in RULE_FIELDS}
         with self.db.checked_write() as c:
             new_id = c.execute(
                 insert(fault_rules)
@@ -198,18 +198,6 @@ class ControlStore:
 
 _ALL_RULES = select(fault_rules).order_by(fault_rules.c.id)
 _ADVANCEABLE = sorted(states.ACTIVE_RUN_STATES - {RunState.STOPPING})
-_RULE_COLUMNS = (
-    "operation",
-    "company_id",
-    "job_name",
-    "job_type",
-    "probability",
-    "remaining",
-    "code",
-    "reason",
-    "http_status",
-    "latency_ms",
-)
 
 
 def _rule(m: Any) -> FaultRule:
@@ -218,7 +206,7 @@ def _rule(m: Any) -> FaultRule:
         effect=Effect(m["effect"]),
         created_at=m["created_at"],
         hits=m["hits"],
-        **{name: m[name] for name in _RULE_COLUMNS},
+        **{name: m[name] for name in RULE_FIELDS},
     )
 
 
