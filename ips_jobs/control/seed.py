@@ -175,7 +175,7 @@ class Seeder:
             element = codec.Writer(CANONICAL_NS, UTC).element(
                 "submitJobParam", schema.param_type("submitJob"), data
             )
-            return codec.to_data(codec.read("submitJob", element))
+            return codec.read("submitJob", element)
         except ApiError as error:
             raise InvalidParameter(where, error.message) from None
         except (AttributeError, TypeError, ValueError) as error:

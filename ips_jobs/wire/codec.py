@@ -1,23 +1,27 @@
 """Request payloads in, response payloads out: namespace normalisation, schema validation,
-reading through spyne, and writing in the caller's namespace the way IPS writes it."""
+reading into plain data, and writing in the caller's namespace the way IPS writes it."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from lxml import etree
+from spyne.model import ModelBase
 from spyne.model.complex import ComplexModelBase
-from spyne.model.primitive import Boolean, DateTime, Double
-from spyne.protocol.xml import XmlDocument
+from spyne.model.primitive import Boolean, DateTime, Double, Integer, Unicode
 
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, MissingParameter
 from ips_jobs.wire import schema
 from ips_jobs.wire.namespaces import CANONICAL_NS
 
-_protocol = XmlDocument()
+#: Dates whose wall time is this far inside datetime's range survive any zone conversion.
+_EARLIEST = datetime.min + timedelta(days=2)
+_LATEST = datetime.max - timedelta(days=2)
 
 _NOT_EXPECTED = re.compile(
     r"Element '(?:\{[^}]*\})?(?P<el>[^']+)': This element is not expected\."
@@ -42,15 +46,119 @@ def normalize(element: etree._Element, namespace: str) -> None:
         node.tag = f"{{{CANONICAL_NS}}}{node.tag[len(prefix) :]}"
 
 
-def read(operation: str, element: etree._Element) -> Any:
-    """Validates a canonical `<op>Param` against the schema, then reads it into its model."""
+def read(operation: str, element: etree._Element) -> dict[str, Any]:
+    """Validates a canonical `<op>Param` against the schema, then reads it as plain data:
+    dicts of the members that were sent, lists for repeated ones, typed scalars."""
     validator = schema.validator()
     model = schema.param_type(operation)
     if not validator.validate(element):
         error = validator.error_log.filter_from_errors()[0]
         parent = _parent_model(model, element, error.path)
         raise _schema_error(error.message, parent, _siblings(element, error.path))
-    return _protocol.from_element(None, model, element)
+    return _read(_shape(model), element)
+
+
+@dataclass(frozen=True)
+class _Member:
+    """How to read one child element: a scalar parser or a nested shape, once or repeated."""
+
+    many: bool
+    scalar: Callable[[str, str], Any] | None
+    shape: Mapping[str, _Member]
+
+
+def _read(shape: Mapping[str, _Member], element: etree._Element) -> dict[str, Any]:
+    """The schema has vouched for names, order and lexical forms; this only converts."""
+    data: dict[str, Any] = {}
+    for child in element:
+        name = etree.QName(child).localname
+        member = shape[name]
+        if member.scalar is None:
+            value = _read(member.shape, child)
+        else:
+            value = member.scalar(child.text or "", name)
+        if member.many:
+            data.setdefault(name, []).append(value)
+        else:
+            data[name] = value
+    return data
+
+
+@functools.cache
+def _shape(model: type[ComplexModelBase]) -> Mapping[str, _Member]:
+    shape: dict[str, _Member] = {}
+    for name, member in model._type_info.items():
+        many = member.Attributes.max_occurs > 1
+        if issubclass(member, ComplexModelBase):
+            shape[name] = _Member(many, None, _shape(member))
+        else:
+            scalar = next(read for kind, read in _SCALARS.items() if issubclass(member, kind))
+            shape[name] = _Member(many, scalar, {})
+    return shape
+
+
+def _string(text: str, _field: str) -> str:
+    return text
+
+
+def _integer(text: str, _field: str) -> int:
+    return int(text)
+
+
+def _double(text: str, _field: str) -> float:
+    return float(text)
+
+
+def _boolean(text: str, _field: str) -> bool:
+    return text.strip() in ("true", "1")
+
+
+_DATE_TIME = re.compile(
+    r"\s*(?P<year>-?\d{4,})-(?P<month>\d\d)-(?P<day>\d\d)T(?P<hour>\d\d):(?P<minute>\d\d):"
+    r"(?P<second>\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)?\s*"
+)
+
+
+def _date_time(text: str, field: str) -> datetime:
+    """An xsd:dateTime: naive when it names no zone; 24:00:00 is the next midnight."""
+    match = _DATE_TIME.fullmatch(text)
+    year = int(match["year"]) if match else 0
+    if match is None or not _EARLIEST.year <= year <= _LATEST.year:
+        raise InvalidParameter(field, f"'{text.strip()}' is outside the supported dates")
+    zone: tzinfo | None = None
+    if match["zone"] == "Z":
+        zone = UTC
+    elif match["zone"]:
+        sign = -1 if match["zone"][0] == "-" else 1
+        hours, minutes = int(match["zone"][1:3]), int(match["zone"][4:6])
+        zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        zone = UTC if zone.utcoffset(None) == timedelta(0) else zone
+    hour = int(match["hour"])
+    try:
+        value = datetime(
+            year,
+            int(match["month"]),
+            int(match["day"]),
+            hour % 24,
+            int(match["minute"]),
+            int(match["second"]),
+            int((match["fraction"] or "0")[:6].ljust(6, "0")),
+            zone,
+        ) + timedelta(days=hour // 24)
+    except (ValueError, OverflowError):
+        raise InvalidParameter(field, f"'{text.strip()}' is not a valid dateTime") from None
+    if not _EARLIEST <= value.replace(tzinfo=None) <= _LATEST:
+        raise InvalidParameter(field, f"'{text.strip()}' is outside the supported dates")
+    return value
+
+
+_SCALARS: dict[type[ModelBase], Callable[[str, str], Any]] = {
+    Unicode: _string,
+    Integer: _integer,
+    Double: _double,
+    Boolean: _boolean,
+    DateTime: _date_time,
+}
 
 
 def _schema_error(
@@ -121,26 +229,6 @@ def _last_expected(expected: str) -> str:
     return re.sub(r"^\{[^}]*\}", "", last)
 
 
-#: Dates whose wall time is this far inside datetime's range survive any zone conversion.
-_EARLIEST = datetime.min + timedelta(days=2)
-_LATEST = datetime.max - timedelta(days=2)
-
-
-def to_data(value: Any, field: str = "") -> Any:
-    """A spyne instance as plain data: dicts of the members that were sent, lists, scalars."""
-    if isinstance(value, ComplexModelBase):
-        return {
-            name: to_data(member, name)
-            for name, member in value.as_dict().items()
-            if member is not None
-        }
-    if isinstance(value, list | tuple):
-        return [to_data(item, field) for item in value]
-    if isinstance(value, datetime) and not _EARLIEST <= value.replace(tzinfo=None) <= _LATEST:
-        raise InvalidParameter(field, f"'{value.isoformat()}' is outside the supported dates")
-    return value
-
-
 class Writer:
     """Writes plain data as XML in a given namespace, ordered and typed by a spyne model.
 
@@ -195,4 +283,4 @@ class Writer:
         return stamp + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
 
 
-__all__ = ["UTC", "Writer", "normalize", "read", "to_data"]
+__all__ = ["UTC", "Writer", "normalize", "read"]
