@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from ips_jobs.errors import ConfigError, EngineBusy, StoreError
 
 _WRITE = "ips_write"
+_NO_BUSY_WAIT = "ips_no_busy_wait"
 _READ_CHANGES = "SELECT value FROM change_counter WHERE id = 1"
 #: How long a write waits for SQLite's write lock before it fails.
 WRITE_LOCK_TIMEOUT = 30.0
@@ -39,6 +41,8 @@ class Database:
         self._own = threading.local()
         self._own_connections: list[Any] = []
         self._own_lock = threading.Lock()
+        self._write_conn: Connection | None = None
+        self._writer_pid = 0
         self._writers: AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
         )
@@ -60,6 +64,10 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    @property
+    def sql_dialect(self) -> Dialect:
+        return self._engine.dialect
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self._engine.connect() as conn, conn.begin():
@@ -70,11 +78,26 @@ class Database:
         """A transaction that will write: on SQLite it takes the write lock up front, so two
         writers wait for each other instead of failing to upgrade a read lock. The threads of
         one process queue on a lock of ours first: SQLite's busy handler would have them sleep
-        up to 100 ms between tries while the lock is mostly free."""
-        with self._writers, self._engine.connect() as conn:
-            conn = conn.execution_options(**{_WRITE: True})
+        up to 100 ms between tries while the lock is mostly free. Behind that lock one
+        connection is enough, so SQLite writes keep one of their own instead of a pool
+        checkout (and its reset) per transaction."""
+        if not self.is_sqlite:
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with self._writers:
+            conn = self._writer()
             with conn.begin():
                 yield conn
+
+    def _writer(self) -> Connection:
+        """The process's SQLite write connection (made again in a forked child, or once the
+        driver has invalidated it)."""
+        pid = os.getpid()
+        if self._writer_pid != pid or self._write_conn is None or self._write_conn.closed:
+            self._write_conn = self._engine.connect().execution_options(**{_WRITE: True})
+            self._writer_pid = pid
+        return self._write_conn
 
     @contextmanager
     def checked_read(self) -> Iterator[Connection]:
@@ -144,6 +167,11 @@ class Database:
         for conn in owned:
             with contextlib.suppress(Exception):
                 conn.close()
+        writer, self._write_conn = self._write_conn, None
+        if writer is not None and self._writer_pid == os.getpid():
+            with contextlib.suppress(Exception):
+                writer.invalidate()  # it does not wait for locks: not one for the pool
+                writer.close()
         self._engine.dispose()
 
 
@@ -219,29 +247,29 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(_WRITE, False):
-            _begin_immediate(conn.connection.dbapi_connection)
+            _begin_immediate(conn.connection)
         else:
             conn.exec_driver_sql("BEGIN")
 
 
-def _begin_immediate(dbapi_conn: Any) -> None:
+def _begin_immediate(connection: PoolProxiedConnection) -> None:
     """Takes SQLite's write lock, retrying every millisecond or so: SQLite's own busy handler
     sleeps up to 100 ms between tries, so writers of several processes (HTTP workers, the
-    engine) would idle while the lock is free most of the time."""
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA busy_timeout=0")
+    engine) would idle while the lock is free most of the time. The write connection keeps
+    no busy timeout of its own (its `info` lives as long as the DBAPI connection does)."""
+    dbapi_conn = connection.dbapi_connection
+    assert dbapi_conn is not None
+    if not connection.info.get(_NO_BUSY_WAIT):
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+        connection.info[_NO_BUSY_WAIT] = True
     deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
     pause = 0.0005
-    try:
-        while True:
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 1.5, 0.005)
-    finally:
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+    while True:
+        try:
+            dbapi_conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.005)

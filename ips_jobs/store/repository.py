@@ -44,6 +44,7 @@ from ips_jobs.domain.states import RunEvent
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
+from ips_jobs.store.driver_insert import DriverInsert
 from ips_jobs.store.tables import (
     UtcDateTime,
     companies,
@@ -83,6 +84,7 @@ class SqlJobRepository:
     def __init__(self, database: Database) -> None:
         self.db = database
         self._logins: ChangeCache[User | None] = ChangeCache(database)
+        self._insert_scheduled = DriverInsert(scheduled_jobs, database.sql_dialect)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -200,7 +202,7 @@ class SqlJobRepository:
             "created_at": spec.created_at,
         }
         with self._writing(lambda _e: NameInUse(spec.name)) as c:
-            new_id = c.execute(_INSERT_SCHEDULED, values).scalar_one()
+            new_id = self._insert_scheduled(c, values)
         return scheduled_from_row(
             {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
         )
@@ -379,7 +381,6 @@ _USERS_WITH_COMPANIES = select(users, memberships.c.company_id).outerjoin(
 )
 #: Statements built once: building them per call cost more than running them.
 _USER_BY_EMAIL = _USERS_WITH_COMPANIES.where(users.c.email == bindparam("email"))
-_INSERT_SCHEDULED = insert(scheduled_jobs).returning(scheduled_jobs.c.id)
 
 
 def _users(c: Connection, where: Any) -> list[User]:
