@@ -58,6 +58,9 @@ class Executor:
         self.clock = clock
         self.durations = durations
         self.process_id = process_id
+        #: Plans of the runs in flight: a plan depends only on what a run was claimed with,
+        #: and making it again for every step was a fifth of the engine's CPU.
+        self._plans: dict[int, Plan] = {}
 
     def advance(self, runs: Sequence[Run]) -> dict[int, Later | None]:
         """Does the next step of each run, the routine ones in one transaction; for each run,
@@ -68,7 +71,7 @@ class Executor:
             after[run.id] = None
             if run.state is RunState.DONE:
                 continue
-            plan = self.planner.plan(run)
+            plan = self._plan(run)
             remaining = plan.steps[run.step :]
             if run.state is RunState.STOPPING:
                 self.stop(run, plan)
@@ -92,6 +95,16 @@ class Executor:
                 seconds = self.durations.of(run) / max(1, len(plan.steps) - 1)
                 after[run.id] = Later(seconds, replace(run, step=run.step + 1, advance_to=None))
         return after
+
+    def forget(self, run_id: int) -> None:
+        """The run is no longer ours to step (ended, deleted, or newly claimed)."""
+        self._plans.pop(run_id, None)
+
+    def _plan(self, run: Run) -> Plan:
+        plan = self._plans.get(run.id)
+        if plan is None:
+            plan = self._plans[run.id] = self.planner.plan(run)
+        return plan
 
     def _manual(self, run: Run, plan: Plan) -> None:
         """A run in manual mode makes its first step, then only moves when advanced: through

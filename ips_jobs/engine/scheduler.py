@@ -169,6 +169,7 @@ class Engine:
             if claimed and self.setup is not None:
                 claimed = list(self.setup(claimed))
             for run in claimed:
+                self.executor.forget(run.id)
                 self._in_flight.add(run.id)
                 self._known[run.id] = run
                 self._due_at(now, run.id)
@@ -212,12 +213,14 @@ class Engine:
         for run_id, later in outcome.items():
             ids.pop(run_id, None)
             if later is None:
+                self.executor.forget(run_id)
                 self._in_flight.discard(run_id)
                 self._requested.discard(run_id)
             else:
                 self._known[run_id] = later.run
                 self._due_at(now + timedelta(seconds=later.seconds), run_id)
         for gone in ids:  # deleted meanwhile
+            self.executor.forget(gone)
             self._in_flight.discard(gone)
             self._requested.discard(gone)
         return len(runs)
