@@ -10,7 +10,6 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     and_,
     bindparam,
     case,
@@ -29,6 +28,7 @@ from ips_jobs.domain import firing, states
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress, TriggerState
 from ips_jobs.domain.states import RunEvent, TriggerEvent
 from ips_jobs.store.database import Database
+from ips_jobs.store.driver import DriverStatement
 from ips_jobs.store.repository import (
     COUNT_COLUMNS,
     detail_values,
@@ -61,6 +61,18 @@ class RunUpdate:
     job_sub_type: str
     at: datetime
 
+    #: The run columns a step sets (values() gives them all).
+    COLUMNS = (
+        "advance_to",
+        "last_progress_update",
+        "progress",
+        "progress_message",
+        "tasks",
+        "log_type",
+        "job_sub_type",
+        *COUNT_COLUMNS.values(),
+    )
+
     def values(self) -> dict[str, Any]:
         return {
             "advance_to": None,
@@ -79,6 +91,16 @@ class EngineStore:
         self.db = database
         insert_ = sqlite_insert if database.is_sqlite else postgresql_insert
         self._insert_new_run = insert_(job_runs).on_conflict_do_nothing().returning(job_runs.c.id)
+        dialect = database.sql_dialect
+        self._save_step = DriverStatement(_run_update("step"), dialect)
+        self._end_run = DriverStatement(_run_update("state", "end_date", "fatal_error"), dialect)
+        self._add_details = DriverStatement(
+            insert(job_log_details).values(
+                {c.name: bindparam(c.name) for c in job_log_details.c if c.name != "id"}
+            ),
+            dialect,
+        )
+        self._unblock = DriverStatement(_UNBLOCK, dialect)
 
     # -- engine processes -----------------------------------------------------------------
     def register(self, process_id: str, host: str, pid: int, now: datetime) -> None:
@@ -234,8 +256,55 @@ class EngineStore:
         unblocks its recurring schedule."""
         if not writes:
             return set()
+        prepared = [(write, self._driver_args(write)) for write in writes]
         with self.db.checked_write() as c:
-            return _write_steps(c, process_id, writes)
+            current = dict(
+                c.execute(
+                    select(job_runs.c.id, job_runs.c.state)
+                    .where(
+                        job_runs.c.id.in_([w.run.id for w in writes]),
+                        _owned_by(process_id),
+                        _FINISHABLE,
+                    )
+                    .with_for_update()
+                ).all()
+            )
+            done = [
+                (w, args)
+                for w, args in prepared
+                if w.run.id in current and (w.end or current[w.run.id] == RunState.RUNNING.value)
+            ]
+            self._save_step.many(c, [args.run for w, args in done if not w.end])
+            self._end_run.many(c, [args.run for w, args in done if w.end])
+            self._add_details.many(c, [row for _, args in done for row in args.details])
+            self._unblock.many(c, [args.unblock for _, args in done if args.unblock is not None])
+        return {w.run.id for w, _ in done}
+
+    def _driver_args(self, write: StepWrite) -> _StepArgs:
+        """A step's rows, converted for the driver before the transaction begins."""
+        run = write.run
+        if write.end:
+            values = {
+                "b_id": run.id,
+                "state": RunState.DONE.value,
+                "end_date": write.update.at,
+                "fatal_error": write.fatal,
+                **write.update.values(),
+            }
+            statement = self._end_run
+        else:
+            values = {"b_id": run.id, "step": run.step + 1, **write.update.values()}
+            statement = self._save_step
+        unblock = (
+            self._unblock.args({"b_id": run.scheduled_job_id})
+            if write.end and run.scheduled_job_id is not None
+            else None
+        )
+        return _StepArgs(
+            statement.args(values),
+            [self._add_details.args(detail_values(d)) for d in write.details],
+            unblock,
+        )
 
     def orphans(self, process_id: str, alive_since: datetime | None) -> list[tuple[Run, str]]:
         """Active runs claimed by engines other than us that are gone: no heartbeat since
@@ -292,7 +361,6 @@ _UNBLOCK = (
     )
     .values(trigger_state=states.trigger_target(TriggerState.BLOCKED, TriggerEvent.RUN_ENDED).value)
 )
-_ADD_DETAILS = insert(job_log_details)
 
 
 @dataclass(frozen=True)
@@ -326,49 +394,20 @@ def _due(where: Sequence[Any], order: Any, limit: int) -> Any:
     )
 
 
-def _write_steps(c: Connection, process_id: str | None, writes: Sequence[StepWrite]) -> set[int]:
-    owner = (
-        job_runs.c.claimed_by.is_(None)
-        if process_id is None
-        else job_runs.c.claimed_by == process_id
-    )
-    current = dict(
-        c.execute(
-            select(job_runs.c.id, job_runs.c.state)
-            .where(job_runs.c.id.in_([w.run.id for w in writes]), owner, _FINISHABLE)
-            .with_for_update()
-        ).all()
-    )
-    done = [
-        w
-        for w in writes
-        if w.run.id in current and (w.end or current[w.run.id] == RunState.RUNNING.value)
-    ]
-    steps = [
-        {"b_id": w.run.id, "step": w.run.step + 1, **w.update.values()} for w in done if not w.end
-    ]
-    ends = [
-        {
-            "b_id": w.run.id,
-            "state": RunState.DONE.value,
-            "end_date": w.update.at,
-            "fatal_error": w.fatal,
-            **w.update.values(),
-        }
-        for w in done
-        if w.end
-    ]
-    for rows in (steps, ends):
-        if rows:
-            c.execute(_BY_ID, rows)
-    details = [detail_values(d) for w in done for d in w.details]
-    if details:
-        c.execute(_ADD_DETAILS, details)
-    schedules = [
-        {"b_id": w.run.scheduled_job_id}
-        for w in done
-        if w.end and w.run.scheduled_job_id is not None
-    ]
-    if schedules:
-        c.execute(_UNBLOCK, schedules)
-    return {w.run.id for w in done}
+def _owned_by(process_id: str | None) -> Any:
+    if process_id is None:
+        return job_runs.c.claimed_by.is_(None)
+    return job_runs.c.claimed_by == process_id
+
+
+@dataclass(frozen=True)
+class _StepArgs:
+    run: Any
+    details: list[Any]
+    unblock: Any | None
+
+
+def _run_update(*columns: str) -> Any:
+    """An UPDATE of one run by id (`b_id`), of the given columns and a step's."""
+    names = (*columns, *RunUpdate.COLUMNS)
+    return _BY_ID.values({name: bindparam(name) for name in names})

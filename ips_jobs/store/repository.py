@@ -44,7 +44,7 @@ from ips_jobs.domain.states import RunEvent
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
-from ips_jobs.store.driver_insert import DriverInsert
+from ips_jobs.store.driver import DriverStatement
 from ips_jobs.store.tables import (
     UtcDateTime,
     companies,
@@ -84,7 +84,12 @@ class SqlJobRepository:
     def __init__(self, database: Database) -> None:
         self.db = database
         self._logins: ChangeCache[User | None] = ChangeCache(database)
-        self._insert_scheduled = DriverInsert(scheduled_jobs, database.sql_dialect)
+        self._insert_scheduled = DriverStatement(
+            insert(scheduled_jobs)
+            .values({c.name: bindparam(c.name) for c in scheduled_jobs.c if c.name != "id"})
+            .returning(scheduled_jobs.c.id),
+            database.sql_dialect,
+        )
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -201,8 +206,9 @@ class SqlJobRepository:
             "trigger_state": TriggerState.NORMAL.value,
             "created_at": spec.created_at,
         }
+        args = self._insert_scheduled.args(values)
         with self._writing(lambda _e: NameInUse(spec.name)) as c:
-            new_id = self._insert_scheduled(c, values)
+            new_id = int(self._insert_scheduled.one(c, args))
         return scheduled_from_row(
             {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
         )
