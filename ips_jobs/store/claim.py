@@ -28,7 +28,7 @@ from ips_jobs.domain import firing, states
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress, TriggerState
 from ips_jobs.domain.states import RunEvent, TriggerEvent
 from ips_jobs.store.database import Database
-from ips_jobs.store.driver import DriverStatement
+from ips_jobs.store.driver import DriverStatement, insert_row
 from ips_jobs.store.repository import (
     COUNT_COLUMNS,
     detail_values,
@@ -94,12 +94,7 @@ class EngineStore:
         dialect = database.sql_dialect
         self._save_step = DriverStatement(_run_update("step"), dialect)
         self._end_run = DriverStatement(_run_update("state", "end_date", "fatal_error"), dialect)
-        self._add_details = DriverStatement(
-            insert(job_log_details).values(
-                {c.name: bindparam(c.name) for c in job_log_details.c if c.name != "id"}
-            ),
-            dialect,
-        )
+        self._add_details = DriverStatement(insert_row(job_log_details), dialect)
         self._unblock = DriverStatement(_UNBLOCK, dialect)
 
     # -- engine processes -----------------------------------------------------------------

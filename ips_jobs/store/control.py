@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from ips_jobs.domain import states
 from ips_jobs.domain.control import RULE_FIELDS, Effect, Exchange, FaultRule, RunControl
 from ips_jobs.domain.jobs import RunState
 from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
+from ips_jobs.store.driver import DriverStatement, insert_row
 from ips_jobs.store.tables import (
     companies,
     engine_processes,
@@ -36,6 +37,8 @@ class ControlStore:
     def __init__(self, database: Database) -> None:
         self.db = database
         self._rules: ChangeCache[tuple[FaultRule, ...]] = ChangeCache(database)
+        self._add_exchange = DriverStatement(insert_row(journal), database.sql_dialect)
+        self._trim_journal = DriverStatement(_TRIM_JOURNAL, database.sql_dialect)
 
     # -- health ---------------------------------------------------------------------------
     def engines(self) -> list[dict[str, Any]]:
@@ -166,10 +169,11 @@ class ControlStore:
         """Appends exchanges and drops all but the newest `keep`."""
         if not exchanges:
             return
+        rows = [self._add_exchange.args(_exchange_values(e)) for e in exchanges]
+        trim = self._trim_journal.args({"keep": keep})
         with self.db.checked_write() as c:
-            c.execute(insert(journal), [_exchange_values(e) for e in exchanges])
-            newest = c.execute(select(func.max(journal.c.id))).scalar_one()
-            c.execute(delete(journal).where(journal.c.id <= newest - keep))
+            self._add_exchange.many(c, rows)
+            self._trim_journal.one(c, trim)
 
     def exchanges(
         self,
@@ -197,6 +201,9 @@ class ControlStore:
 
 
 _ALL_RULES = select(fault_rules).order_by(fault_rules.c.id)
+_TRIM_JOURNAL = delete(journal).where(
+    journal.c.id <= select(func.max(journal.c.id)).scalar_subquery() - bindparam("keep")
+)
 _ADVANCEABLE = sorted(states.ACTIVE_RUN_STATES - {RunState.STOPPING})
 
 

@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Insert, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.expression import Executable
+
+
+def insert_row(table: Table) -> Insert:
+    """An INSERT of every column but the primary key, each a parameter named after it."""
+    return insert(table).values(
+        {column.name: bindparam(column.name) for column in table.c if not column.primary_key}
+    )
 
 
 class DriverStatement:
@@ -48,12 +55,13 @@ class DriverStatement:
         return converted if self.order is None else tuple(converted[n] for n in self.order)
 
     def one(self, conn: Connection, args: Any) -> Any:
-        """Runs the statement once in the connection's transaction; its first column of the
-        first row returned."""
+        """Runs the statement once in the connection's transaction; the first column of the
+        first row it returns (None if it returns none)."""
         cursor = conn.connection.cursor()
         try:
             self._guarded(cursor.execute, args)
-            return cursor.fetchone()[0]
+            row = cursor.fetchone() if cursor.description else None
+            return None if row is None else row[0]
         finally:
             cursor.close()
 

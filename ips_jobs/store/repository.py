@@ -44,7 +44,7 @@ from ips_jobs.domain.states import RunEvent
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
-from ips_jobs.store.driver import DriverStatement
+from ips_jobs.store.driver import DriverStatement, insert_row
 from ips_jobs.store.tables import (
     UtcDateTime,
     companies,
@@ -85,10 +85,7 @@ class SqlJobRepository:
         self.db = database
         self._logins: ChangeCache[User | None] = ChangeCache(database)
         self._insert_scheduled = DriverStatement(
-            insert(scheduled_jobs)
-            .values({c.name: bindparam(c.name) for c in scheduled_jobs.c if c.name != "id"})
-            .returning(scheduled_jobs.c.id),
-            database.sql_dialect,
+            insert_row(scheduled_jobs).returning(scheduled_jobs.c.id), database.sql_dialect
         )
 
     @contextmanager
