@@ -89,9 +89,16 @@ class RunUpdate:
 class EngineStore:
     def __init__(self, database: Database) -> None:
         self.db = database
-        insert_ = sqlite_insert if database.is_sqlite else postgresql_insert
-        self._insert_new_run = insert_(job_runs).on_conflict_do_nothing().returning(job_runs.c.id)
         dialect = database.sql_dialect
+        self._insert_run: DriverStatement | None = None
+        self._executed = DriverStatement(_SCHEDULE_FIRED.values(execute_requested_at=None), dialect)
+        self._fired = DriverStatement(
+            _SCHEDULE_FIRED.values(
+                trigger_state=bindparam("trigger_state"),
+                next_fire_time=bindparam("next_fire_time"),
+            ),
+            dialect,
+        )
         self._save_step = DriverStatement(_run_update("step"), dialect)
         self._end_run = DriverStatement(_run_update("state", "end_date", "fatal_error"), dialect)
         self._add_details = DriverStatement(insert_row(job_log_details), dialect)
@@ -137,37 +144,50 @@ class EngineStore:
             limit,
         )
         with self.db.checked_write() as c:
-            new_runs: list[dict[str, Any]] = []
-            executed: list[dict[str, Any]] = []
-            fired: list[dict[str, Any]] = []
+            new_runs: list[Any] = []
+            executed: list[Any] = []
+            fired: list[Any] = []
             rows = {row.id: row for stmt in (executing, due) for row in c.execute(stmt)}
             for row in rows.values():
                 job = scheduled_from_row(row._mapping)
                 if job.execute_requested_at is not None:
-                    new_runs.append(run_values(firing.execute_now(job, now, zone, server_name)))
-                    executed.append({"b_id": job.id, "execute_requested_at": None})
+                    new_runs.append(self._new_run(firing.execute_now(job, now, zone, server_name)))
+                    executed.append(self._executed.args({"b_id": job.id}))
                 if (
                     job.trigger_state is TriggerState.NORMAL
                     and job.next_fire_time is not None
                     and job.next_fire_time <= now
                 ):
                     fire = firing.fire(job, now, zone, server_name)
-                    new_runs.append(run_values(fire.run))
+                    new_runs.append(self._new_run(fire.run))
                     fired.append(
-                        {
-                            "b_id": job.id,
-                            "trigger_state": fire.trigger_state.value,
-                            "next_fire_time": fire.next_fire_time,
-                        }
+                        self._fired.args(
+                            {
+                                "b_id": job.id,
+                                "trigger_state": fire.trigger_state.value,
+                                "next_fire_time": fire.next_fire_time,
+                            }
+                        )
                     )
             if not new_runs:
                 return 0
             # A fire time that already has its run (another engine fired it) makes none.
-            made = len(c.execute(self._insert_new_run, new_runs).all())
-            for updates in (executed, fired):
-                if updates:
-                    c.execute(_SCHEDULE_FIRED, updates)
+            made = self._insert_run.many(c, new_runs)
+            self._executed.many(c, executed)
+            self._fired.many(c, fired)
         return made
+
+    def _new_run(self, run: Run) -> Any:
+        values = run_values(run)
+        if self._insert_run is None:  # its columns are the fields of a Run
+            insert_ = sqlite_insert if self.db.is_sqlite else postgresql_insert
+            self._insert_run = DriverStatement(
+                insert_(job_runs)
+                .values({name: bindparam(name) for name in values})
+                .on_conflict_do_nothing(),
+                self.db.sql_dialect,
+            )
+        return self._insert_run.args(values)
 
     def next_fire_time(self) -> datetime | None:
         with self.db.checked_read() as c:

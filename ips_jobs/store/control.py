@@ -172,7 +172,7 @@ class ControlStore:
         rows = [self._add_exchange.args(_exchange_values(e)) for e in exchanges]
         trim = self._trim_journal.args({"keep": keep})
         with self.db.checked_write() as c:
-            self._add_exchange.many(c, rows)
+            self._add_exchange.insert_rows(c, rows)
             self._trim_journal.one(c, trim)
 
     def exchanges(

@@ -16,6 +16,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.expression import Executable
 
+#: The most parameters one SQLite statement may have (the limit of SQLite before 3.32).
+_SQLITE_MAX_VARIABLES = 999
+
 
 def insert_row(table: Table) -> Insert:
     """An INSERT of every column but the primary key, each a parameter named after it."""
@@ -65,21 +68,45 @@ class DriverStatement:
         finally:
             cursor.close()
 
-    def many(self, conn: Connection, args: Sequence[Any]) -> None:
-        """Runs the statement once per row of `args`, in the connection's transaction."""
+    def many(self, conn: Connection, args: Sequence[Any]) -> int:
+        """Runs the statement once per row of `args`, in the connection's transaction; the
+        number of rows it changed in all."""
         if not args:
-            return
+            return 0
         cursor = conn.connection.cursor()
         try:
             self._guarded(cursor.executemany, args)
+            return int(cursor.rowcount)
         finally:
             cursor.close()
 
-    def _guarded(self, call: Callable[[str, Any], Any], args: Any | Iterable[Any]) -> None:
-        """Driver errors raised as SQLAlchemy's, as if the statement had gone through it."""
+    def insert_rows(self, conn: Connection, args: Sequence[Any]) -> None:
+        """An INSERT of many rows as few statements (a multi-row VALUES) where the driver
+        would run one per row: SQLite's driver lets go of the GIL for every statement, and
+        under load each time it took milliseconds to get it back while the write lock was
+        held. Other drivers (psycopg pipelines its executemany) run `many`."""
+        head, values, group = self.sql.rpartition(" VALUES ")
+        if self.order is None or not head.startswith("INSERT") or " RETURNING " in group:
+            self.many(conn, args)
+            return
+        per_statement = max(1, _SQLITE_MAX_VARIABLES // max(1, len(self.order)))
+        cursor = conn.connection.cursor()
         try:
-            call(self.sql, args)
+            for start in range(0, len(args), per_statement):
+                chunk = args[start : start + per_statement]
+                sql = head + values + ", ".join([group] * len(chunk))
+                self._guarded(cursor.execute, tuple(v for row in chunk for v in row), sql)
+        finally:
+            cursor.close()
+
+    def _guarded(
+        self, call: Callable[[str, Any], Any], args: Any | Iterable[Any], sql: str | None = None
+    ) -> None:
+        """Driver errors raised as SQLAlchemy's, as if the statement had gone through it."""
+        sql = self.sql if sql is None else sql
+        try:
+            call(sql, args)
         except self.dbapi.IntegrityError as exc:
-            raise IntegrityError(self.sql, args, exc) from exc
+            raise IntegrityError(sql, args, exc) from exc
         except self.dbapi.Error as exc:
-            raise DBAPIError(self.sql, args, exc) from exc
+            raise DBAPIError(sql, args, exc) from exc
