@@ -38,7 +38,7 @@ class DriverStatement:
             (
                 name,
                 bind.value,
-                dialect.type_descriptor(bind.type).bind_processor(dialect),
+                bind.type.dialect_impl(dialect).bind_processor(dialect),
             )
             for name, bind in compiled.binds.items()
         ]

@@ -18,7 +18,7 @@ from conftest import (
     migrated_database,
     postgres_base_url,
 )
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,7 +38,7 @@ from ips_jobs.domain.ports import LogPage, RunQuery
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.store.tables import change_counter, metadata
+from ips_jobs.store.tables import change_counter, metadata, scheduled_jobs
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -246,6 +246,21 @@ def test_a_scheduled_job_is_stored_as_submitted(repository: SqlJobRepository, wo
     assert (stored.exec_schedule, stored.time_zone) == ("0 0 3 * * ?", "Europe/Berlin")
     assert stored.next_fire_time == NOW + timedelta(hours=3)
     assert repository.scheduled_job(world.acme.id, "upload") == job
+
+
+def test_a_fire_time_on_a_whole_second_compares_equal_to_itself_in_queries(
+    repository: SqlJobRepository, world: World
+) -> None:
+    """SQLite keeps dates as text: one written with another layout (no microseconds) would
+    sort before the same instant bound by a query, and `>=` would miss it."""
+    repository.add_scheduled_job(spec(world.acme, world.alice, "sharp", next_fire_time=NOW))
+    with repository.db.read() as c:
+        found = c.execute(
+            select(scheduled_jobs.c.name).where(
+                scheduled_jobs.c.next_fire_time >= NOW, scheduled_jobs.c.next_fire_time <= NOW
+            )
+        ).scalars()
+        assert list(found) == ["sharp"]
 
 
 def test_scheduled_jobs_are_scoped_to_companies_and_filtered_by_name(
