@@ -145,6 +145,17 @@ class Executor:
 
     def fail(self, run: Run, owner: str | None, message: str = RECOVERED_MESSAGE) -> bool:
         """Ends a run that cannot go on with a FatalError log row."""
+        return bool(self.fail_all([run], owner, message))
+
+    def fail_all(self, runs: Sequence[Run], owner: str | None, message: str) -> int:
+        """fail() for many runs in one transaction; how many it ended."""
+        ended = self.store.write(owner, [self._failure(run, message) for run in runs])
+        for run in runs:
+            if run.id in ended:
+                metrics.run_ended(run, "fatal")
+        return len(ended)
+
+    def _failure(self, run: Run, message: str) -> StepWrite:
         try:
             plan = self.planner.plan(run)
             log_type, job_sub_type = plan.log_type, plan.job_sub_type
@@ -161,10 +172,7 @@ class Executor:
             at=self.clock.now(),
         )
         details = self._details(run, [Entry("FatalError", message)])
-        ended = bool(self.store.write(owner, [StepWrite(run, update, details, True, True)]))
-        if ended:
-            metrics.run_ended(run, "fatal")
-        return ended
+        return StepWrite(run, update, details, True, True)
 
     def _finish(self, run: Run, plan: Plan, remaining: Sequence[Step]) -> None:
         if self.store.write(self.process_id, [self._ending(run, plan, remaining)]):

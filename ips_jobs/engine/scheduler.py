@@ -40,6 +40,7 @@ RETRY_SECONDS = 1.0
 MAX_POLL_ROUNDS = 20
 #: How long stopping waits for the steps in progress to finish.
 STOP_GRACE_SECONDS = 20
+SHUTDOWN_MESSAGE = "The server was shut down while the job was running"
 
 
 class Engine:
@@ -130,12 +131,12 @@ class Engine:
             self._steps_done.wait_for(lambda: self._active_steps == 0, timeout=STOP_GRACE_SECONDS)
         left = sorted(self._in_flight)
         self._in_flight.clear()
-        for run_id in left:
-            run = self.store.run(run_id)
-            if run is not None:
-                self.executor.fail(
-                    run, self.process_id, "The server was shut down while the job was running"
-                )
+        for start in range(0, len(left), STEP_BATCH):
+            self.executor.fail_all(
+                self.store.runs(left[start : start + STEP_BATCH]),
+                self.process_id,
+                SHUTDOWN_MESSAGE,
+            )
         self.store.unregister(self.process_id)
         self.lock.release()
         log.info("job engine %s stopped; %d unfinished run(s) ended", self.process_id, len(left))

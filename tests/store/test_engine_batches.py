@@ -78,8 +78,8 @@ def running(engine: Engine) -> Iterator[Engine]:
         engine.store.db.dispose()
 
 
-def _engine(database_url: str, planner: Planner | None = None) -> Engine:
-    settings = replace(Settings(), database_url=database_url, run_seconds=0)
+def _engine(database_url: str, planner: Planner | None = None, seconds: float = 0) -> Engine:
+    settings = replace(Settings(), database_url=database_url, run_seconds=seconds)
     built = app.engine(settings)
     if planner is None:
         return built
@@ -150,3 +150,39 @@ def test_a_run_that_breaks_ends_fatally_and_its_batch_finishes(
             .where(job_runs.c.original_name == "job-7", job_log_details.c.log_type == "FatalError")
         ).scalar_one()
     assert message == "The job failed inside the emulator"
+
+
+def _running(database: Database, count: int) -> int | None:
+    with database.read() as c:
+        found = c.execute(
+            select(func.count()).where(job_runs.c.state == "Running", job_runs.c.step >= 1)
+        ).scalar_one()
+    return found if found >= count else None
+
+
+def test_stopping_ends_every_run_in_flight_in_a_few_transactions(
+    database: Database, database_url: str
+) -> None:
+    _submit(database, [f"job-{n}" for n in range(JOBS)])
+    engine = _engine(database_url, seconds=600)
+    engine.start()
+    try:
+        wait_for(lambda: _running(database, JOBS), timeout=60)
+    finally:
+        commits = 0
+
+        def count(_conn: object) -> None:
+            nonlocal commits
+            commits += 1
+
+        event.listen(engine.store.db._engine, "commit", count)
+        engine.stop()
+        engine.store.db.dispose()
+    done = _done(database, JOBS)
+    assert done is not None and len(done) == JOBS and all(fatal for _, fatal in done)
+    with database.read() as c:
+        messages = c.execute(
+            select(job_log_details.c.log_message).where(job_log_details.c.log_type == "FatalError")
+        ).scalars()
+        assert set(messages) == {"The server was shut down while the job was running"}
+    assert commits < JOBS / 10, commits
