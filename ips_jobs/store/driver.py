@@ -1,5 +1,5 @@
-"""Prebuilt statements for the hottest writes (submitJob's insert, the engine's steps), run
-on the driver's cursor.
+"""Prebuilt statements for the hottest writes (submitJob's insert, the engine's fires and
+steps, the request journal), run on the driver's cursor.
 
 The SQL and the value conversions are SQLAlchemy's own, worked out once per dialect; what is
 skipped is its per-execution machinery (about 100 us of a 600 us submitJob, and a third of
