@@ -91,8 +91,8 @@ class Database:
                 yield conn
 
     def _writer(self) -> Connection:
-        """The process's SQLite write connection (made again in a forked child, or once the
-        driver has invalidated it)."""
+        """The process's SQLite write connection, made again in a forked child or after
+        dispose() (a lost driver connection SQLAlchemy replaces by itself)."""
         pid = os.getpid()
         if self._writer_pid != pid or self._write_conn is None or self._write_conn.closed:
             self._write_conn = self._engine.connect().execution_options(**{_WRITE: True})
