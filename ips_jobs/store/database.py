@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -43,9 +43,8 @@ class Database:
         self._own_lock = threading.Lock()
         self._write_conn: Connection | None = None
         self._writer_pid = 0
-        self._writers: AbstractContextManager[Any] = (
-            threading.Lock() if self.dialect == "sqlite" else nullcontext()
-        )
+        #: SQLite writers of this process queue here (see write()).
+        self._writers = threading.Lock()
         if self.dialect == "sqlite":
             self._engine = create_engine(
                 parsed, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=4
