@@ -236,8 +236,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        _while_locked(dbapi_conn, "PRAGMA journal_mode=WAL")
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -261,11 +261,20 @@ def _begin_immediate(connection: PoolProxiedConnection) -> None:
     if not connection.info.get(_NO_BUSY_WAIT):
         dbapi_conn.execute("PRAGMA busy_timeout=0")
         connection.info[_NO_BUSY_WAIT] = True
+    _while_locked(dbapi_conn, "BEGIN IMMEDIATE")
+
+
+def _while_locked(dbapi_conn: Any, sql: str) -> None:
+    """Runs `sql`, trying again while SQLite says the database is locked, for up to
+    WRITE_LOCK_TIMEOUT. Also for the switch to WAL: a fresh file (as `db upgrade` leaves it)
+    is in rollback mode, the switch reads the file and then writes it, and SQLite fails a
+    reader's turn to writer at once, without its busy handler, while another process holds
+    the write lock (two commands started together failed so)."""
     deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
     pause = 0.0005
     while True:
         try:
-            dbapi_conn.execute("BEGIN IMMEDIATE")
+            dbapi_conn.execute(sql)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
