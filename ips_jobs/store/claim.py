@@ -10,13 +10,13 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     and_,
     bindparam,
     case,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
 )
@@ -91,18 +91,15 @@ class EngineStore:
         self.db = database
         dialect = database.sql_dialect
         self._insert_run: DriverStatement | None = None
-        self._executed = DriverStatement(_SCHEDULE_FIRED.values(execute_requested_at=None), dialect)
-        self._fired = DriverStatement(
-            _SCHEDULE_FIRED.values(
-                trigger_state=bindparam("trigger_state"),
-                next_fire_time=bindparam("next_fire_time"),
-            ),
-            dialect,
-        )
+        self._due_by_time = DriverStatement(_due_by_time(), dialect)
+        self._due_by_request = DriverStatement(_due_by_request(), dialect)
+        self._executed = DriverStatement(_EXECUTED, dialect)
+        self._fired = DriverStatement(_FIRED, dialect)
         self._save_step = DriverStatement(_run_update("step"), dialect)
         self._end_run = DriverStatement(_run_update("state", "end_date", "fatal_error"), dialect)
         self._add_details = DriverStatement(insert_row(job_log_details), dialect)
         self._unblock = DriverStatement(_UNBLOCK, dialect)
+        self._claim = DriverStatement(_CLAIM, dialect)
 
     # -- engine processes -----------------------------------------------------------------
     def register(self, process_id: str, host: str, pid: int, now: datetime) -> None:
@@ -127,55 +124,45 @@ class EngineStore:
 
     # -- schedules to runs ----------------------------------------------------------------
     def fire_due(self, now: datetime, zone: tzinfo, server_name: str, limit: int) -> int:
-        """Makes the runs of every schedule whose time has come; one run per fire time."""
-        # Two queries, not one with OR: each can then walk its own index (an OR made SQLite
-        # scan every schedule ever submitted, on every turn).
-        due = _due(
-            (
-                scheduled_jobs.c.next_fire_time <= now,
-                scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
-            ),
-            scheduled_jobs.c.next_fire_time,
-            limit,
-        )
-        executing = _due(
-            (scheduled_jobs.c.execute_requested_at > _LONG_AGO,),
-            scheduled_jobs.c.execute_requested_at,
-            limit,
-        )
+        """Makes the runs of every schedule whose time has come; one run per fire time.
+
+        The schedules are read and their runs worked out before the write transaction, which
+        then changes each schedule only if it is still as read (a stopJob or deleteJob in
+        between wins; so does another engine on PostgreSQL): SQLite's write lock, which every
+        submitJob waits for, is held for the writes alone."""
+        asked = [
+            (self._due_by_request, {"long_ago": _LONG_AGO, "limit": limit}),
+            (self._due_by_time, {"now": now, "limit": limit}),
+        ]
+        with self.db.checked_read() as c:
+            found = [(statement, statement.rows(c, statement.args(a))) for statement, a in asked]
+        rows = {row["id"]: row for statement, raw in found for row in statement.records(raw)}
+        firings: list[tuple[DriverStatement, Any, Any]] = []
+        for row in rows.values():
+            job = scheduled_from_row(row)
+            if job.execute_requested_at is not None:
+                run = firing.execute_now(job, now, zone, server_name)
+                guard = {"b_id": job.id, "was_requested": job.execute_requested_at}
+                firings.append((self._executed, self._executed.args(guard), self._new_run(run)))
+            if (
+                job.trigger_state is TriggerState.NORMAL
+                and job.next_fire_time is not None
+                and job.next_fire_time <= now
+            ):
+                fire = firing.fire(job, now, zone, server_name)
+                guard = {
+                    "b_id": job.id,
+                    "was_due": job.next_fire_time,
+                    "trigger_state": fire.trigger_state.value,
+                    "next_fire_time": fire.next_fire_time,
+                }
+                firings.append((self._fired, self._fired.args(guard), self._new_run(fire.run)))
+        if not firings:
+            return 0
         with self.db.checked_write() as c:
-            new_runs: list[Any] = []
-            executed: list[Any] = []
-            fired: list[Any] = []
-            rows = {row.id: row for stmt in (executing, due) for row in c.execute(stmt)}
-            for row in rows.values():
-                job = scheduled_from_row(row._mapping)
-                if job.execute_requested_at is not None:
-                    new_runs.append(self._new_run(firing.execute_now(job, now, zone, server_name)))
-                    executed.append(self._executed.args({"b_id": job.id}))
-                if (
-                    job.trigger_state is TriggerState.NORMAL
-                    and job.next_fire_time is not None
-                    and job.next_fire_time <= now
-                ):
-                    fire = firing.fire(job, now, zone, server_name)
-                    new_runs.append(self._new_run(fire.run))
-                    fired.append(
-                        self._fired.args(
-                            {
-                                "b_id": job.id,
-                                "trigger_state": fire.trigger_state.value,
-                                "next_fire_time": fire.next_fire_time,
-                            }
-                        )
-                    )
-            if not new_runs:
-                return 0
+            new_runs = [run for statement, guard, run in firings if statement.one(c, guard)]
             # A fire time that already has its run (another engine fired it) makes none.
-            made = self._insert_run.many(c, new_runs)
-            self._executed.many(c, executed)
-            self._fired.many(c, fired)
-        return made
+            return self._insert_run.many(c, new_runs) if new_runs else 0
 
     def _new_run(self, run: Run) -> Any:
         values = run_values(run)
@@ -200,34 +187,10 @@ class EngineStore:
     # -- runs -----------------------------------------------------------------------------
     def claim(self, process_id: str, now: datetime, limit: int) -> list[Run]:
         """Takes up to `limit` unclaimed runs (new ones start; stopping ones are to be ended)."""
-        claimable = sorted(states.run_sources(RunEvent.CLAIM))
-        picked = (
-            select(job_runs.c.id)
-            .where(job_runs.c.state.in_(claimable), job_runs.c.claimed_by.is_(None))
-            .order_by(job_runs.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        starting = job_runs.c.state == RunState.NEW.value
-        stmt = (
-            update_(job_runs)
-            .where(job_runs.c.id.in_(picked))
-            .values(
-                claimed_by=process_id,
-                state=func.coalesce(
-                    func.nullif(job_runs.c.state, RunState.NEW.value), RunState.RUNNING.value
-                ),
-                start_date=case(
-                    (starting, literal(now, UtcDateTime())), else_=job_runs.c.start_date
-                ),
-                last_progress_update=now,
-            )
-            .returning(*job_runs.c)
-        )
+        args = self._claim.args({"process_id": process_id, "now": now, "limit": limit})
         with self.db.checked_write() as c:
-            rows = c.execute(stmt).all()
-        return sorted((run_from_row(r) for r in rows), key=lambda run: run.id)
+            rows = self._claim.rows(c, args)
+        return sorted((run_from_row(m) for m in self._claim.records(rows)), key=lambda r: r.id)
 
     def requested(self, process_id: str) -> list[int]:
         """Our runs that were asked to stop (stopJob, deleteJob) or to advance (/_ips)."""
@@ -257,12 +220,12 @@ class EngineStore:
     def run(self, run_id: int) -> Run | None:
         with self.db.checked_read() as c:
             row = c.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
-        return run_from_row(row) if row else None
+        return run_from_row(row._mapping) if row else None
 
     def runs(self, run_ids: Collection[int]) -> list[Run]:
         with self.db.checked_read() as c:
             rows = c.execute(select(job_runs).where(job_runs.c.id.in_(list(run_ids)))).all()
-        return [run_from_row(r) for r in rows]
+        return [run_from_row(r._mapping) for r in rows]
 
     def write(self, process_id: str | None, writes: Sequence[StepWrite]) -> set[int]:
         """Saves steps of runs still running for us, and ends runs that may end
@@ -291,7 +254,7 @@ class EngineStore:
             ]
             self._save_step.many(c, [args.run for w, args in done if not w.end])
             self._end_run.many(c, [args.run for w, args in done if w.end])
-            self._add_details.many(c, [row for _, args in done for row in args.details])
+            self._add_details.insert_rows(c, [row for _, args in done for row in args.details])
             self._unblock.many(c, [args.unblock for _, args in done if args.unblock is not None])
         return {w.run.id for w, _ in done}
 
@@ -336,7 +299,7 @@ class EngineStore:
                 .where(job_runs.c.state.in_(sorted(states.ACTIVE_RUN_STATES)), others)
                 .order_by(job_runs.c.id)
             ).all()
-        return [(run_from_row(r), r.claimed_by) for r in rows]
+        return [(run_from_row(r._mapping), r.claimed_by) for r in rows]
 
     def adopt(self, run: Run, dead_owner: str, process_id: str) -> bool:
         """Takes over an orphaned run so that exactly one engine ends it."""
@@ -357,7 +320,28 @@ class EngineStore:
             c.execute(delete(engine_processes).where(*where))
 
 
-_SCHEDULE_FIRED = update_(scheduled_jobs).where(scheduled_jobs.c.id == bindparam("b_id"))
+#: A schedule's executeJob request is taken, if it is still the one read (`was_requested`).
+#: RETURNING, so that the driver says whether a row matched.
+_EXECUTED = (
+    update_(scheduled_jobs)
+    .where(
+        scheduled_jobs.c.id == bindparam("b_id"),
+        scheduled_jobs.c.execute_requested_at == bindparam("was_requested", type_=UtcDateTime()),
+    )
+    .values(execute_requested_at=None)
+    .returning(scheduled_jobs.c.id)
+)
+#: A schedule fired, if it is still due as read (Normal, at `was_due`).
+_FIRED = (
+    update_(scheduled_jobs)
+    .where(
+        scheduled_jobs.c.id == bindparam("b_id"),
+        scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
+        scheduled_jobs.c.next_fire_time == bindparam("was_due", type_=UtcDateTime()),
+    )
+    .values(trigger_state=bindparam("trigger_state"), next_fire_time=bindparam("next_fire_time"))
+    .returning(scheduled_jobs.c.id)
+)
 #: Prebuilt: the engine runs these for every run. The rows are picked (and, on PostgreSQL,
 #: locked) first, so the writes themselves are one executemany each.
 _BY_ID = update_(job_runs).where(job_runs.c.id == bindparam("b_id"))
@@ -378,6 +362,41 @@ _UNBLOCK = (
 )
 
 
+def _claim_statement() -> Any:
+    """Takes unclaimed runs for `process_id`; a new one starts `now`."""
+    claimable = sorted(states.run_sources(RunEvent.CLAIM))
+    picked = (
+        select(job_runs.c.id)
+        .where(  # not in_(): a driver statement has no expanding parameters
+            or_(*(job_runs.c.state == state for state in claimable)),
+            job_runs.c.claimed_by.is_(None),
+        )
+        .order_by(job_runs.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    now = bindparam("now", type_=UtcDateTime())
+    return (
+        update_(job_runs)
+        .where(job_runs.c.id.in_(picked))
+        .values(
+            claimed_by=bindparam("process_id"),
+            state=func.coalesce(
+                func.nullif(job_runs.c.state, RunState.NEW.value), RunState.RUNNING.value
+            ),
+            start_date=case(
+                (job_runs.c.state == RunState.NEW.value, now), else_=job_runs.c.start_date
+            ),
+            last_progress_update=now,
+        )
+        .returning(*job_runs.c)
+    )
+
+
+_CLAIM = _claim_statement()
+
+
 @dataclass(frozen=True)
 class StepWrite:
     """A step of a run to save, or (`end`) its last step, which ends it."""
@@ -393,7 +412,28 @@ class StepWrite:
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _due(where: Sequence[Any], order: Any, limit: int) -> Any:
+def _due_by_time() -> Any:
+    """Schedules whose fire time has come (Normal ones only)."""
+    return _due(
+        (
+            scheduled_jobs.c.next_fire_time <= bindparam("now", type_=UtcDateTime()),
+            scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
+        ),
+        scheduled_jobs.c.next_fire_time,
+    )
+
+
+def _due_by_request() -> Any:
+    """Schedules with an executeJob request."""
+    return _due(
+        (scheduled_jobs.c.execute_requested_at > bindparam("long_ago", type_=UtcDateTime()),),
+        scheduled_jobs.c.execute_requested_at,
+    )
+
+
+def _due(where: Sequence[Any], order: Any) -> Any:
+    # Two queries, not one with OR: each can then walk its own index (an OR made SQLite
+    # scan every schedule ever submitted, on every turn).
     return (
         select(
             scheduled_jobs,
@@ -404,8 +444,7 @@ def _due(where: Sequence[Any], order: Any, limit: int) -> Any:
         .join(_notify, _notify.c.id == scheduled_jobs.c.email_user_id)
         .where(*where)
         .order_by(order, scheduled_jobs.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=scheduled_jobs)
+        .limit(bindparam("limit", type_=Integer))
     )
 
 

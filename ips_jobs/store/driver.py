@@ -31,6 +31,8 @@ class DriverStatement:
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("a driver statement cannot take a list parameter (in_ of a list)")
         self.order: list[str] | None = list(compiled.positiontup or ()) or None
         #: Each parameter: its name, its value when not given (a literal of the statement's
         #: own), and SQLAlchemy's conversion for its type on this dialect.
@@ -43,6 +45,14 @@ class DriverStatement:
             for name, bind in compiled.binds.items()
         ]
         self.names = frozenset(name for name, _, _ in self.params)
+        #: The columns it returns: name and type; their conversions (SQLAlchemy's for the
+        #: type, which may depend on what the driver says the column is) come with the rows.
+        self._returns = [
+            (column.key, column.type.dialect_impl(dialect))
+            for column in getattr(statement, "exported_columns", ())
+        ]
+        self._columns: list[tuple[str, Callable[[Any], Any] | None]] | None = None
+        self.dialect = dialect
         self.dbapi = dialect.loaded_dbapi
 
     def args(self, values: Mapping[str, Any]) -> Any:
@@ -67,6 +77,34 @@ class DriverStatement:
             return None if row is None else row[0]
         finally:
             cursor.close()
+
+    def rows(self, conn: Connection, args: Any) -> list[Sequence[Any]]:
+        """Runs the statement once in the connection's transaction; the rows it returns as
+        the driver gives them (records() converts them, best after the transaction)."""
+        cursor = conn.connection.cursor()
+        try:
+            self._guarded(cursor.execute, args)
+            if self._columns is None:
+                self._columns = [
+                    (name, impl.result_processor(self.dialect, described[1]))
+                    for (name, impl), described in zip(
+                        self._returns, cursor.description, strict=True
+                    )
+                ]
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def records(self, rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+        """Driver rows (of rows()) as SQLAlchemy would have read them, by column name."""
+        columns = self._columns or []
+        return [
+            {
+                name: value if convert is None else convert(value)
+                for (name, convert), value in zip(columns, row, strict=True)
+            }
+            for row in rows
+        ]
 
     def many(self, conn: Connection, args: Sequence[Any]) -> int:
         """Runs the statement once per row of `args`, in the connection's transaction; the

@@ -3,7 +3,7 @@ are wrapped here and never leave the store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -290,7 +290,7 @@ class SqlJobRepository:
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._reading() as c:
-            return [run_from_row(r) for r in c.execute(stmt)]
+            return [run_from_row(r._mapping) for r in c.execute(stmt)]
 
     def request_stop(self, run_id: int, now: datetime) -> bool:
         with self._writing() as c:
@@ -336,7 +336,9 @@ class SqlJobRepository:
                     .limit(page.records_per_page)
                     .offset((page.page - 1) * page.records_per_page)
                 )
-                found.append(RunDetails(run_from_row(row), total, tuple(_detail(d) for d in rows)))
+                found.append(
+                    RunDetails(run_from_row(row._mapping), total, tuple(_detail(d) for d in rows))
+                )
         return found
 
     def asset_logs(self, company_id: int, asset_handle: str) -> Sequence[AssetLog]:
@@ -355,7 +357,7 @@ class SqlJobRepository:
                 d.id: _detail(d)
                 for d in c.execute(select(job_log_details).where(job_log_details.c.id.in_(ids)))
             }
-        return [AssetLog(run_from_row(p), details[p.detail_id]) for p in pairs]
+        return [AssetLog(run_from_row(p._mapping), details[p.detail_id]) for p in pairs]
 
 
 class _Conflict(Exception):
@@ -474,8 +476,7 @@ def run_values(run: Run) -> dict[str, Any]:
     return values
 
 
-def run_from_row(row: Row[Any]) -> Run:
-    m = row._mapping
+def run_from_row(m: Mapping[str, Any]) -> Run:
     tasks = tuple(
         TaskProgress(
             **{**t, "last_progress_update": datetime.fromisoformat(t["last_progress_update"])}

@@ -3,14 +3,16 @@ that breaks inside a batch ends with a FatalError while the others in its batch 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import make_account, wait_for
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from ips_jobs import app
 from ips_jobs.clock import SystemClock
@@ -24,7 +26,7 @@ from ips_jobs.engine.scheduler import Engine
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.store.tables import job_log_details, job_runs
+from ips_jobs.store.tables import job_log_details, job_runs, scheduled_jobs
 
 JOBS = 200
 
@@ -186,3 +188,27 @@ def test_stopping_ends_every_run_in_flight_in_a_few_transactions(
         ).scalars()
         assert set(messages) == {"The server was shut down while the job was running"}
     assert commits < JOBS / 10, commits
+
+
+def test_a_schedule_paused_while_the_engine_fires_it_makes_no_run(database: Database) -> None:
+    """The engine reads due schedules before it takes the write lock; a change committed in
+    between (here a pause, as pauseJob makes it) must win over the schedule as read."""
+    _submit(database, ["paused-meanwhile"])
+    store = EngineStore(Database(database.url))
+    made: list[int] = []
+    with database.write() as c:
+        c.execute(update(scheduled_jobs).values(trigger_state="Paused"))
+        firing = threading.Thread(
+            target=lambda: made.append(
+                store.fire_due(datetime.now(UTC), ZoneInfo("UTC"), "test", 10)
+            )
+        )
+        firing.start()
+        firing.join(timeout=0.5)
+        assert firing.is_alive()  # it read the schedule as due, and waits to write
+    firing.join(timeout=30)
+    store.db.dispose()
+    assert made == [0]
+    with database.read() as c:
+        assert c.execute(select(func.count()).select_from(job_runs)).scalar_one() == 0
+        assert c.execute(select(scheduled_jobs.c.trigger_state)).scalar_one() == "Paused"
