@@ -45,6 +45,9 @@ class DriverStatement:
             for name, bind in compiled.binds.items()
         ]
         self.names = frozenset(name for name, _, _ in self.params)
+        by_name = {name: (name, default, convert) for name, default, convert in self.params}
+        #: The parameters in the order the driver takes them (positional drivers only).
+        self._slots = [by_name[name] for name in self.order or ()]
         #: The columns it returns: name and type; their conversions (SQLAlchemy's for the
         #: type, which may depend on what the driver says the column is) come with the rows.
         self._returns = [
@@ -58,14 +61,21 @@ class DriverStatement:
     def args(self, values: Mapping[str, Any]) -> Any:
         """The driver's parameters for one row (a parameter not in `values` is NULL, unless
         the statement gave it a value); a value the statement has no place for is a bug."""
-        if unknown := values.keys() - self.names:
-            raise ValueError(f"not parameters of this statement: {sorted(unknown)}")
-        converted = {
-            name: value if convert is None else convert(value)
-            for name, default, convert in self.params
-            for value in (values.get(name, default),)
-        }
-        return converted if self.order is None else tuple(converted[n] for n in self.order)
+        if not self.names.issuperset(values):
+            unknown = sorted(values.keys() - self.names)
+            raise ValueError(f"not parameters of this statement: {unknown}")
+        get = values.get
+        if self.order is None:
+            return {
+                name: get(name, default) if convert is None else convert(get(name, default))
+                for name, default, convert in self.params
+            }
+        return tuple(
+            [
+                get(name, default) if convert is None else convert(get(name, default))
+                for name, default, convert in self._slots
+            ]
+        )
 
     def one(self, conn: Connection, args: Any) -> Any:
         """Runs the statement once in the connection's transaction; the first column of the
