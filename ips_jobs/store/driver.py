@@ -1,10 +1,10 @@
-"""Prebuilt statements for the hottest writes (submitJob's insert, the engine's fires and
-steps, the request journal), run on the driver's cursor.
+"""Prebuilt statements for the hottest work (submitJob's insert, the engine's fires, claim
+and steps, the request journal), run on the driver's cursor.
 
 The SQL and the value conversions are SQLAlchemy's own, worked out once per dialect; what is
 skipped is its per-execution machinery (about 100 us of a 600 us submitJob, and a third of
-the engine's CPU in its batches). Values are converted before the transaction begins, so
-SQLite's write lock is held for the driver's work only."""
+the engine's CPU in its batches). Values are converted before the transaction begins and
+rows after it ends, so SQLite's write lock is held for the driver's work only."""
 
 from __future__ import annotations
 
