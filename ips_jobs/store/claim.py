@@ -127,9 +127,9 @@ class EngineStore:
         """Makes the runs of every schedule whose time has come; one run per fire time.
 
         The schedules are read and their runs worked out before the write transaction, which
-        then changes each schedule only if it is still as read (a pauseJob, stopJob or
-        deleteJob in between wins; so does another engine on PostgreSQL): SQLite's write lock,
-        which every submitJob waits for, is held for the writes alone."""
+        then changes each schedule only if it is still as read (a pauseJob or deleteJob in
+        between wins; so does another engine on PostgreSQL): SQLite's write lock, which every
+        submitJob waits for, is held for the writes alone."""
         asked = [
             (self._due_by_request, {"long_ago": _LONG_AGO, "limit": limit}),
             (self._due_by_time, {"now": now, "limit": limit}),
@@ -140,7 +140,7 @@ class EngineStore:
         firings: list[tuple[DriverStatement, Any, Any]] = []
         # In id order: PostgreSQL engines firing the same schedules then lock them in the same
         # order, and one waits for the other instead of deadlocking.
-        for row in sorted(rows.values(), key=lambda row: int(row["id"])):
+        for row in sorted(rows.values(), key=lambda row: row["id"]):
             job = scheduled_from_row(row)
             if job.execute_requested_at is not None:
                 run = firing.execute_now(job, now, zone, server_name)
