@@ -9,10 +9,10 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -20,12 +20,15 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from ips_jobs.errors import ConfigError, EngineBusy, StoreError
+from ips_jobs.store.group_commit import GroupCommit
 
 _WRITE = "ips_write"
 _NO_BUSY_WAIT = "ips_no_busy_wait"
 _READ_CHANGES = "SELECT value FROM change_counter WHERE id = 1"
 #: How long a write waits for SQLite's write lock before it fails.
 WRITE_LOCK_TIMEOUT = 30.0
+
+T = TypeVar("T")
 
 
 class Database:
@@ -45,6 +48,7 @@ class Database:
         self._writer_pid = 0
         #: SQLite writers of this process queue here (see write()).
         self._writers = threading.Lock()
+        self._group = GroupCommit(self.write)
         if self.dialect == "sqlite":
             self._engine = create_engine(
                 parsed, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=4
@@ -88,6 +92,15 @@ class Database:
             conn = self._writer()
             with conn.begin():
                 yield conn
+
+    def write_together(self, work: Callable[[Connection], T]) -> T:
+        """`work` in a write transaction: on SQLite one shared with the writes other threads
+        of this process hand in meanwhile (see group_commit.py), on PostgreSQL its own. Its
+        result once committed. Not for use inside write(): the writing thread waits for it."""
+        if not self.is_sqlite:
+            with self.write() as conn:
+                return work(conn)
+        return self._group.run(work)
 
     def _writer(self) -> Connection:
         """The process's SQLite write connection, made again in a forked child or after
@@ -161,6 +174,7 @@ class Database:
         return self._engine.connect()
 
     def dispose(self) -> None:
+        self._group.close()
         with self._own_lock:
             owned, self._own_connections = self._own_connections, []
         for conn in owned:

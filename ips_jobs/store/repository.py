@@ -97,13 +97,8 @@ class SqlJobRepository:
     def _writing(
         self, on_conflict: Callable[[IntegrityError], Exception] | None = None
     ) -> Iterator[Connection]:
-        try:
-            with _wrapped(), self.db.write() as conn:
-                yield conn
-        except _Conflict as conflict:
-            if on_conflict is None:
-                raise StoreError(f"constraint violated: {conflict.original.orig}") from conflict
-            raise on_conflict(conflict.original) from conflict.original
+        with _checked(on_conflict), self.db.write() as conn:
+            yield conn
 
     # -- companies and users --------------------------------------------------------------
     def add_company(self, name: str, now: datetime, company_id: int | None = None) -> Company:
@@ -204,8 +199,8 @@ class SqlJobRepository:
             "created_at": spec.created_at,
         }
         args = self._insert_scheduled.args(values)
-        with self._writing(lambda _e: NameInUse(spec.name)) as c:
-            new_id = int(self._insert_scheduled.one(c, args))
+        with _checked(lambda _e: NameInUse(spec.name)):
+            new_id = int(self.db.write_together(lambda c: self._insert_scheduled.one(c, args)))
         return scheduled_from_row(
             {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
         )
@@ -375,6 +370,18 @@ def _wrapped() -> Iterator[None]:
         raise _Conflict(exc) from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"database error: {exc.__class__.__name__}: {exc.orig or exc}") from exc
+
+
+@contextmanager
+def _checked(on_conflict: Callable[[IntegrityError], Exception] | None) -> Iterator[None]:
+    """_wrapped(), with a broken constraint as `on_conflict`'s error (None: a StoreError)."""
+    try:
+        with _wrapped():
+            yield
+    except _Conflict as conflict:
+        if on_conflict is None:
+            raise StoreError(f"constraint violated: {conflict.original.orig}") from conflict
+        raise on_conflict(conflict.original) from conflict.original
 
 
 def _company(row: Row[Any]) -> Company:
