@@ -48,39 +48,41 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pid = 0
+        self._thread: threading.Thread | None = None
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """`work`'s result once its transaction has committed, or its error. `work` runs on
         the writing thread, beside other callers' work: it must only execute its statements
         (SQLite undoes a statement that breaks a constraint and keeps the transaction)."""
         pending = _Pending(work)
-        self._waiting().put(pending)
+        with self._lock:  # never behind close()'s stop, in a queue nobody reads any more
+            self._running().put(pending)
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
         return pending.result  # type: ignore[return-value]
 
-    def close(self) -> None:
-        """Stops this process's writing thread once it has written what it was handed."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Stops this process's writing thread once it has written what it was handed, and
+        waits for it up to `timeout` seconds; a later run() starts another."""
         with self._lock:
-            if self._pid == os.getpid():
-                self._queue.put(_STOP)
-                self._pid = 0
+            if self._pid != os.getpid() or self._thread is None:
+                return
+            self._queue.put(_STOP)
+            thread, self._thread, self._pid = self._thread, None, 0
+        thread.join(timeout)
 
-    def _waiting(self) -> queue.SimpleQueue[Any]:
+    def _running(self) -> queue.SimpleQueue[Any]:
         """The queue of this process's writing thread, started on first use (a forked child
-        has none of its parent's threads)."""
-        with self._lock:
-            if self._pid != os.getpid():
-                self._queue = queue.SimpleQueue()
-                self._pid = os.getpid()
-                threading.Thread(
-                    target=self._write_groups,
-                    args=(self._queue,),
-                    name="ips-group-commit",
-                    daemon=True,
-                ).start()
-            return self._queue
+        has none of its parent's threads). Called with the lock held."""
+        if self._pid != os.getpid() or self._thread is None:
+            self._queue = queue.SimpleQueue()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._write_groups, args=(self._queue,), name="ips-group-commit", daemon=True
+            )
+            self._thread.start()
+        return self._queue
 
     def _write_groups(self, waiting: queue.SimpleQueue[Any]) -> None:
         while True:
