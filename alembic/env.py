@@ -4,9 +4,10 @@ ips_jobs.config; the target metadata is store.tables."""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, text
 
 from ips_jobs.config import Settings
+from ips_jobs.store.database import migration_engine
 from ips_jobs.store.tables import metadata
 
 _PG_LOCK = 7_451_290  # any constant: serialises concurrent upgrades on PostgreSQL
@@ -19,13 +20,17 @@ def run_migrations() -> None:
         _run(connection)
         return
     url = config.attributes.get("url") or Settings.from_env().database_url
-    engine = create_engine(url)
+    engine = migration_engine(url)
     with engine.connect() as conn:
-        _run(conn)
+        if conn.dialect.name == "sqlite":
+            with conn.begin():  # BEGIN IMMEDIATE: one migrating process at a time
+                _run(conn)
+        else:
+            _run(conn)
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -246,6 +246,26 @@ class FileLock:
             self._file = None
 
 
+def migration_engine(url: str) -> Engine:
+    """The engine Alembic migrates with. On SQLite its transactions take the write lock up
+    front, waiting their turn, and env.py runs all migrations in one: two processes that
+    migrate a new file at once (serve and a worker started together) run one after the
+    other, and a migration that fails leaves nothing half done. Foreign keys stay off, as
+    SQLite has them by default, so that batch migrations may rebuild a table."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+
+        @event.listens_for(engine, "begin")
+        def on_begin(conn: Connection) -> None:
+            _begin_immediate(conn.connection)
+
+    return engine
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -147,3 +149,62 @@ def test_an_unusable_url_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         migrations.upgrade(url)
     assert "IPS_DATABASE_URL" in caught.value.message
+
+
+def _upgrade_each(start: Any, urls: list[str]) -> None:
+    """In a process of its own: upgrades each database as soon as its partner is ready too;
+    exits with the number of upgrades that failed."""
+    failed = 0
+    for url in urls:
+        start.wait(timeout=60)
+        try:
+            migrations.upgrade(url)
+        except Exception as exc:
+            print(f"{url}: {exc}", file=sys.stderr)
+            failed += 1
+    sys.exit(failed)
+
+
+def test_two_processes_upgrading_a_new_sqlite_file_together_both_succeed(tmp_path: Path) -> None:
+    """As `serve` and `worker` (or two CLI commands) started at once on a new file do: the
+    second waits for the first and finds the file at head (it used to fail "table companies
+    already exists" about every other time)."""
+    urls = [f"sqlite:///{tmp_path / f'new-{n}.db'}" for n in range(8)]
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(2)
+    processes = [spawn.Process(target=_upgrade_each, args=(start, urls)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+
+    assert [process.exitcode for process in processes] == [0, 0]
+    head = migrations.head_revision(urls[0])
+    for url in urls:
+        assert migrations.current_revision(url) == head
+        assert schema_differences(url) == []
+
+
+def test_a_failed_sqlite_migration_leaves_nothing_half_done(tmp_path: Path) -> None:
+    """Every migration runs in one transaction: after a failure the file is as it was, and the
+    upgrade goes through once the cause is gone (it used to keep the first half of 0004, after
+    which the upgrade failed "table change_counter already exists" for good)."""
+    url = f"sqlite:///{tmp_path / 'ips.db'}"
+    migrations.upgrade(url, "0003")
+    stray = (
+        "CREATE TRIGGER fault_rules_after_delete AFTER DELETE ON fault_rules BEGIN SELECT 1; END"
+    )
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(stray)
+
+    with pytest.raises(StoreError, match="already exists"):
+        migrations.upgrade(url)
+
+    assert migrations.current_revision(url) == "0003"
+    assert "change_counter" not in table_names(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER fault_rules_after_delete")
+    engine.dispose()
+    migrations.upgrade(url)
+    assert schema_differences(url) == []
