@@ -21,13 +21,15 @@ def run_migrations() -> None:
         return
     url = config.attributes.get("url") or Settings.from_env().database_url
     engine = migration_engine(url)
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            with conn.begin():  # BEGIN IMMEDIATE: one migrating process at a time
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                with conn.begin():  # BEGIN IMMEDIATE: one migrating process at a time
+                    _run(conn)
+            else:
                 _run(conn)
-        else:
-            _run(conn)
-    engine.dispose()
+    finally:
+        engine.dispose()  # also after a failed migration: no connection left to the GC
 
 
 def _run(connection: Connection) -> None:
