@@ -251,17 +251,21 @@ def migration_engine(url: str) -> Engine:
     front, waiting their turn, and env.py runs all migrations in one: two processes that
     migrate a new file at once (serve and a worker started together) run one after the
     other, and a migration that fails leaves nothing half done. Foreign keys stay off, as
-    SQLite has them by default, so that batch migrations may rebuild a table."""
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    SQLite has them by default, so that batch migrations may rebuild a table. Unlike our
+    write connections it keeps SQLite's busy timeout: a new file is in rollback-journal mode,
+    where the commit must wait for readers (another process's first look at the file)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed)
+    engine = create_engine(parsed, connect_args={"timeout": WRITE_LOCK_TIMEOUT})
 
-        @event.listens_for(engine, "connect")
-        def on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
 
-        @event.listens_for(engine, "begin")
-        def on_begin(conn: Connection) -> None:
-            _begin_immediate(conn.connection)
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

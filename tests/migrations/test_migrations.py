@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -208,3 +210,34 @@ def test_a_failed_sqlite_migration_leaves_nothing_half_done(tmp_path: Path) -> N
     engine.dispose()
     migrations.upgrade(url)
     assert schema_differences(url) == []
+
+
+def test_a_sqlite_migration_waits_for_a_reader_before_it_commits(tmp_path: Path) -> None:
+    """A new file is in rollback-journal mode, where the commit must wait until no one is
+    reading: a reader of another process (the partner's first look at the file) made the
+    upgrade fail "database is locked" at once, about once in three hundred races."""
+    url = f"sqlite:///{tmp_path / 'ips.db'}"
+    failures: list[Exception] = []
+
+    def upgrade() -> None:
+        try:
+            migrations.upgrade(url)
+        except Exception as exc:
+            failures.append(exc)
+
+    reader = sqlite3.connect(tmp_path / "ips.db", isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM sqlite_master").fetchall()  # holds the shared lock
+        upgrading = threading.Thread(target=upgrade)
+        upgrading.start()
+        upgrading.join(timeout=0.5)
+        assert failures == []
+        assert upgrading.is_alive(), "the upgrade should wait for the reader"
+        reader.execute("COMMIT")
+        upgrading.join(timeout=30)
+    finally:
+        reader.close()
+
+    assert failures == []
+    assert migrations.current_revision(url) == migrations.head_revision(url)
