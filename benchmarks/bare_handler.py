@@ -41,23 +41,31 @@ _RESPONSE_HEADERS = [
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     if environ.get("REQUEST_METHOD") != "POST":
-        text = b"bare lxml handler\n"
-        start_response(
-            "200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))]
-        )
-        return [text]
+        return _text(start_response, "200 OK", b"bare lxml handler\n")
+    job_name = read_job_name(environ)
+    if not job_name:
+        return not_a_submit_job(start_response)
+    return answer(start_response)
+
+
+def read_job_name(environ: dict[str, Any]) -> str | None:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length)
     try:
-        job_name = parse(body).findtext(f".//{JOB_NAME_TAG}")
+        return parse(body).findtext(f".//{JOB_NAME_TAG}")
     except InvalidRequestXml:
-        job_name = None
-    if not job_name:
-        text = b"not a submitJob envelope\n"
-        start_response(
-            "400 Bad Request",
-            [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))],
-        )
-        return [text]
+        return None
+
+
+def answer(start_response: StartResponse) -> Iterable[bytes]:
     start_response("200 OK", list(_RESPONSE_HEADERS))
     return [RESPONSE]
+
+
+def not_a_submit_job(start_response: StartResponse) -> Iterable[bytes]:
+    return _text(start_response, "400 Bad Request", b"not a submitJob envelope\n")
+
+
+def _text(start_response: StartResponse, status: str, text: bytes) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))])
+    return [text]

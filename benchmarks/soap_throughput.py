@@ -12,8 +12,10 @@
 3. submitJob: N keep-alive clients post submitJob envelopes (authHeader +
    imageServingPublishJob, unique jobName each) for a fixed time after a warm-up; then every
    acknowledged job must be a row of scheduled_jobs;
-4. the floor: benchmarks/bare_handler.py (lxml parse + fixed reply) under gunicorn with the same
-   workers and threads, measured with the same clients;
+4. the floors, under gunicorn with the same workers and threads, measured with the same
+   clients: benchmarks/bare_handler.py (lxml parse + fixed reply; the 40 % target is against
+   this one) and benchmarks/bare_durable_handler.py (the same plus one SQLite row committed
+   before the answer: the least a durable submitJob can cost);
 5. peak RSS (VmHWM) of every server process; CPU of the servers, the engine, the load
    generator and everything else on the machine during each measured window;
 6. prints a table with the targets (PASS/MISS); --json FILE writes the figures.
@@ -53,6 +55,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import bare_durable_handler  # noqa: E402  (needs ROOT on the path)
+
 SERVICE_PATH = "/scene7/services/IpsApiService"
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 COMMON_NS = "http://www.scene7.com/IpsApi/xsd"
@@ -123,7 +129,7 @@ def active_jobs_envelope(account: Account, namespace: str, job_handle: str) -> b
 class LoadSpec:
     """What every load-generator process needs; pickled to each of them."""
 
-    kind: str  # "submit", "active" or "bare"
+    kind: str  # "submit", "active", or a key of FLOOR_APPS
     host: str
     port: int
     account: Account
@@ -256,6 +262,8 @@ class _Client:
         body = submit_job_envelope(spec.account, spec.namespace, job_name)
         if spec.kind == "bare":
             return body, lambda data: b"<jobHandle>" in data, None
+        if spec.kind == "bare_durable":
+            return body, lambda data: b"<jobHandle>" in data, job_name
         wanted = f"<jobHandle>j|{spec.account.company_id}|{job_name}||</jobHandle>".encode()
         return body, lambda data: wanted in data, job_name
 
@@ -504,11 +512,18 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_process(name: str, command: list[str], port: int, log_path: Path) -> Server:
-    """Starts a server and waits (30 s at most) until GET / answers 200."""
+def start_process(
+    name: str, command: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+) -> Server:
+    """Starts a server (with `env` added to ours) and waits (30 s at most) until GET / answers
+    200."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ.copy()
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
     server = Server(name, process, port, log_path)
     deadline = time.monotonic() + 30
@@ -861,28 +876,61 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print("stopping ips-jobs ...", flush=True)
             report["shutdown"] = {"ips-jobs": server.stop()}
 
-        # 4. the floor
+        # 4. the floors
         if not args.skip_bare:
-            port = free_port()
-            command = [python, "-m", "gunicorn", "-k", "gthread", "-w", str(workers)]
-            command += ["--threads", str(threads), "--keep-alive", "30", "-b"]
-            command += [f"127.0.0.1:{port}", "--log-level", "warning"]
-            command += ["benchmarks.bare_handler:app"]
-            print(f"starting the bare handler: {' '.join(command)}", flush=True)
-            bare_server = start_process("bare", command, port, folder / "bare.log")
-            try:
-                spec = LoadSpec(
-                    "bare", "127.0.0.1", port, account, namespace, args.warmup, args.duration,
-                    label="bare", client=args.client,
-                )  # fmt: skip
-                print(f"bare: {args.warmup:g} s warm-up + {args.duration:g} s ...", flush=True)
-                bare, _ = measure(spec, args.clients, args.procs, bare_server, args.wait_idle)
-                report["phases"]["bare lxml"] = asdict(bare)
-                report["memory"]["bare lxml"] = bare_server.memory()
-            finally:
-                report["shutdown"]["bare lxml"] = bare_server.stop()
+            floor_phase(report, args, "bare lxml", "bare", folder, account, namespace)
+            floor_db = str(folder / "floor.db")
+            bare_durable_handler.create(floor_db)
+            floor_phase(
+                report, args, "bare + insert", "bare_durable", folder, account, namespace,
+                env={"BARE_DATABASE": floor_db},
+            )  # fmt: skip
+            rows = bare_durable_handler.stored(floor_db)
+            floor = report["phases"]["bare + insert"]
+            acked = floor["extra"].pop("acked")
+            floor["extra"].update(
+                {"acknowledged": acked, "stored_rows": rows, "durable": rows >= acked}
+            )
     report["targets"] = targets(report)
     return report
+
+
+FLOOR_APPS = {
+    "bare": "benchmarks.bare_handler:app",
+    "bare_durable": "benchmarks.bare_durable_handler:app",
+}
+
+
+def floor_phase(
+    report: dict[str, Any],
+    args: argparse.Namespace,
+    name: str,
+    kind: str,
+    folder: Path,
+    account: Account,
+    namespace: str,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Serves a floor handler exactly as ips-jobs is served and measures it the same way."""
+    workers, threads = server_settings(args.workers, args.threads)
+    port = free_port()
+    command = [args.python, "-m", "gunicorn", "-k", "gthread", "-w", str(workers)]
+    command += ["--threads", str(threads), "--keep-alive", "30", "-b"]
+    command += [f"127.0.0.1:{port}", "--log-level", "warning", FLOOR_APPS[kind]]
+    print(f"starting {name}: {' '.join(command)}", flush=True)
+    server = start_process(name, command, port, folder / f"{kind}.log", env)
+    try:
+        spec = LoadSpec(
+            kind, "127.0.0.1", port, account, namespace, args.warmup, args.duration,
+            label=kind, client=args.client,
+        )  # fmt: skip
+        print(f"{name}: {args.warmup:g} s warm-up + {args.duration:g} s ...", flush=True)
+        phase, acked = measure(spec, args.clients, args.procs, server, args.wait_idle)
+        phase.extra = {"acked": len(acked)}
+        report["phases"][name] = asdict(phase)
+        report["memory"][name] = server.memory()
+    finally:
+        report["shutdown"][name] = server.stop()
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -952,6 +1000,17 @@ def print_report(report: dict[str, Any]) -> None:
         f"{submit['stored_rows']} rows in scheduled_jobs, {submit['missing']} missing -> "
         f"{'OK' if submit['durable'] else 'FAILED'}"
     )
+    floor = report["phases"].get("bare + insert")
+    if floor:
+        rate = report["phases"]["submitJob"]["rate"]
+        print(
+            f"bare + insert (the least a durable submitJob costs): "
+            f"{floor['extra']['acknowledged']} acknowledged, {floor['extra']['stored_rows']} "
+            f"rows -> {'OK' if floor['extra']['durable'] else 'FAILED'}; submitJob runs at "
+            f"{rate / floor['rate']:.1%} of it"
+            if floor["rate"]
+            else ""
+        )
     active = report["phases"]["getActiveJobs"]["extra"]
     print(f"getActiveJobs over {active['stored_runs']} active runs (seeded in "
           f"{active['seed_seconds']} s with {report['config']['seed_mode']})")  # fmt: skip
