@@ -580,6 +580,9 @@ class Phase:
     engine_cpu_share: float = 0.0  # the `ips-jobs worker` job engine beside them
     postgres_cpu_share: float = 0.0  # every `postgres` process on the machine
     other_cpu_share: float = 0.0  # everything else on the machine: the runs are not alone
+    #: Each HTTP process (master first) as a share of one core: keep-alive clients stay with
+    #: the worker that accepted them, so a worker that got most of them caps the rate.
+    http_process_core_shares: list[float] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -619,9 +622,11 @@ def measure(
         _sleep_until(start_at + spec.warmup)
         db_pids = postgres_pids()
         server_cpu, machine_before = cpu_of(http_pids), machine_cpu()
+        each_before = [cpu_of([pid]) for pid in http_pids]
         engine_cpu, db_cpu = cpu_of(engine_pids), cpu_of(db_pids)
         _sleep_until(start_at + spec.warmup + spec.duration)
         server_cpu = cpu_of(http_pids) - server_cpu
+        each = [cpu_of([pid]) - before for pid, before in zip(http_pids, each_before, strict=True)]
         engine_cpu = cpu_of(engine_pids) - engine_cpu
         db_cpu = cpu_of(db_pids) - db_cpu
         machine_after = machine_cpu()
@@ -667,6 +672,7 @@ def measure(
             0.0, busy_share - loadgen_share - server_share - engine_share - db_share
         ),
         error_samples=[s for c in collected for s in c["error_samples"]][:5],
+        http_process_core_shares=[round(seconds / spec.duration, 2) for seconds in each],
     )
     return phase, [name for c in collected for name in c["acked"]]
 
@@ -992,6 +998,9 @@ def print_report(report: dict[str, Any]) -> None:
         "master + workers; engine: `ips-jobs worker`;\npostgres: every postgres process; "
         "loadgen: the clients; other: everything else on the machine (other users)."
     )
+    for name, p in report["phases"].items():
+        shares = ", ".join(f"{share:.2f}" for share in p["http_process_core_shares"])
+        print(f"{name}: CPU of each HTTP process (master first), in cores: {shares}")
     if any(p["other_cpu_share"] > 0.10 for p in report["phases"].values()):
         print("WARNING: other processes used more than 10% of the machine: figures are low")
     submit = report["phases"]["submitJob"]["extra"]
