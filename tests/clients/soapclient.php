@@ -3,7 +3,7 @@
 // from the served WSDL, the authHeader as a SoapHeader, a scheduled submitJob, the same name
 // again (a SoapFault), getScheduledJobs, and a wrong password. Prints one JSON object; the
 // test reads it.
-// Usage: php soapclient.php '{"wsdl": ..., "user": ..., "password": ..., "company": ..., "jobName": ...}'
+// Usage: php soapclient.php WSDL_URL USER PASSWORD COMPANY_HANDLE JOB_NAME
 
 const COMMON_NS = 'http://www.scene7.com/IpsApi/xsd';
 
@@ -15,15 +15,19 @@ function client(string $wsdl, string $user, string $password): SoapClient
     return $client;
 }
 
+// A SoapFault reduced to what the test compares across clients: faultstring, the detail's
+// fault element, code, reason.
 function fault(SoapFault $fault): array
 {
-    return ['faultcode' => $fault->faultcode, 'faultstring' => $fault->faultstring,
-        'detail' => json_decode(json_encode($fault->detail ?? null), true)];
+    $name = array_key_first(get_object_vars($fault->detail));
+    $detail = $fault->detail->$name;
+    return ['faultstring' => $fault->faultstring, 'fault' => $name, 'code' => (int) $detail->code,
+        'reason' => $detail->reason];
 }
 
-$config = json_decode($argv[1], true, 512, JSON_THROW_ON_ERROR);
-$client = client($config['wsdl'], $config['user'], $config['password']);
-$job = ['companyHandle' => $config['company'], 'jobName' => $config['jobName'],
+[, $wsdl, $user, $password, $company, $jobName] = $argv;
+$client = client($wsdl, $user, $password);
+$job = ['companyHandle' => $company, 'jobName' => $jobName,
     'execSchedule' => '0 0 3 * * ?',
     'imageServingPublishJob' => ['publishType' => 'Full', 'emailSetting' => 'None']];
 $out = [];
@@ -37,7 +41,7 @@ try {
     $out['duplicate'] = fault($fault);
 }
 
-$scheduled = $client->getScheduledJobs(['companyHandle' => $config['company']]);
+$scheduled = $client->getScheduledJobs(['companyHandle' => $company]);
 $items = $scheduled->jobArray->items ?? [];
 $out['scheduled'] = array_map(fn ($item) => [
     'jobHandle' => $item->jobHandle,
@@ -47,8 +51,8 @@ $out['scheduled'] = array_map(fn ($item) => [
 ], is_array($items) ? $items : [$items]);
 
 try {
-    client($config['wsdl'], $config['user'], 'not the password')
-        ->getScheduledJobs(['companyHandle' => $config['company']]);
+    client($wsdl, $user, 'not the password')
+        ->getScheduledJobs(['companyHandle' => $company]);
     $out['wrongPassword'] = null;
 } catch (SoapFault $fault) {
     $out['wrongPassword'] = fault($fault);

@@ -1,7 +1,7 @@
 // What IPS client code written with node `soap` does, against ips-jobs: a client built from
 // the served WSDL, the authHeader as a SOAP header, a scheduled submitJob, the same name again
 // (a fault), getScheduledJobs, and a wrong password. Prints one JSON object; the test reads it.
-// Usage: node client.js '{"wsdl": ..., "user": ..., "password": ..., "company": ..., "jobName": ...}'
+// Usage: node client.js WSDL_URL USER PASSWORD COMPANY_HANDLE JOB_NAME
 'use strict';
 
 const soap = require('soap');
@@ -12,22 +12,25 @@ function authHeader(user, password) {
   return { authHeader: { user, password, appName: 'node', appVersion: '1.0' } };
 }
 
-// A SOAP fault as node `soap` hands it over: the parsed envelope under err.root.
+// A SOAP fault as node `soap` hands it over (the parsed envelope under err.root), reduced to
+// what the test compares across clients: faultstring, the detail's fault element, code, reason.
 function fault(err) {
   const body = err && err.root && err.root.Envelope && err.root.Envelope.Body;
   if (!body || !body.Fault) {
     throw err;
   }
-  return { faultcode: body.Fault.faultcode, faultstring: body.Fault.faultstring, detail: body.Fault.detail };
+  const [name] = Object.keys(body.Fault.detail);
+  const detail = body.Fault.detail[name];
+  return { faultstring: body.Fault.faultstring, fault: name, code: Number(detail.code), reason: detail.reason };
 }
 
 async function main() {
-  const config = JSON.parse(process.argv[2]);
-  const client = await soap.createClientAsync(config.wsdl);
-  client.addSoapHeader(authHeader(config.user, config.password), '', 'ns', COMMON_NS);
+  const [wsdl, user, password, company, jobName] = process.argv.slice(2);
+  const client = await soap.createClientAsync(wsdl);
+  client.addSoapHeader(authHeader(user, password), '', 'ns', COMMON_NS);
   const job = {
-    companyHandle: config.company,
-    jobName: config.jobName,
+    companyHandle: company,
+    jobName: jobName,
     execSchedule: '0 0 3 * * ?',
     imageServingPublishJob: { publishType: 'Full', emailSetting: 'None' },
   };
@@ -43,7 +46,7 @@ async function main() {
     out.duplicate = fault(err);
   }
 
-  const [scheduled] = await client.getScheduledJobsAsync({ companyHandle: config.company });
+  const [scheduled] = await client.getScheduledJobsAsync({ companyHandle: company });
   const items = (scheduled.jobArray && scheduled.jobArray.items) || [];
   out.scheduled = (Array.isArray(items) ? items : [items]).map((item) => ({
     jobHandle: item.jobHandle,
@@ -52,10 +55,10 @@ async function main() {
     publishType: item.imageServingPublishJob && item.imageServingPublishJob.publishType,
   }));
 
-  const stranger = await soap.createClientAsync(config.wsdl);
-  stranger.addSoapHeader(authHeader(config.user, 'not the password'), '', 'ns', COMMON_NS);
+  const stranger = await soap.createClientAsync(wsdl);
+  stranger.addSoapHeader(authHeader(user, 'not the password'), '', 'ns', COMMON_NS);
   try {
-    await stranger.getScheduledJobsAsync({ companyHandle: config.company });
+    await stranger.getScheduledJobsAsync({ companyHandle: company });
     out.wrongPassword = null;
   } catch (err) {
     out.wrongPassword = fault(err);
