@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import pytest
 import requests
@@ -23,6 +23,7 @@ from lxml import etree
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress
 from ips_jobs.domain.passwords import hash_password
 from ips_jobs.store import migrations
 from ips_jobs.store.database import Database
@@ -36,6 +37,7 @@ SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 COMMON_NS = "http://www.scene7.com/IpsApi/xsd"
 NS = "http://www.scene7.com/IpsApi/xsd/2022-11-01-beta"
 PASSWORD = "pw-for-tests"
+PUBLISH = {"publishType": "Full", "emailSetting": "None"}
 T = TypeVar("T")
 
 
@@ -320,3 +322,60 @@ def call(server: Server, account: Account):  # type: ignore[no-untyped-def]
         )
 
     return _call
+
+
+# -- seeding runs the way the engine will -----------------------------------------------------
+BASE_TIME = datetime(2024, 3, 5, 10, 0, 0, tzinfo=UTC)
+
+
+def seed_run(
+    repository: SqlJobRepository,
+    account: Account,
+    job_name: str,
+    start: datetime,
+    *,
+    state: RunState = RunState.RUNNING,
+    kind: str = "imageServingPublishJob",
+    detail: dict[str, Any] | None = None,
+    end: datetime | None = None,
+    log_type: str = "",
+    counts: LogCounts | None = None,
+    tasks: tuple[TaskProgress, ...] = (),
+    progress_message: str = "",
+) -> Run:
+    scheduled = repository.scheduled_job(account.company_id, job_name)
+    stamp = start.strftime("%Y-%m-%d-%H:%M:%S.") + f"{start.microsecond // 1000:03d}"
+    run = Run(
+        id=0,
+        company_id=account.company_id,
+        scheduled_job_id=scheduled.id if scheduled else None,
+        name=f"{job_name}_{stamp}",
+        original_name=job_name,
+        kind=kind,
+        detail=detail if detail is not None else {**PUBLISH, "httpCompletionUrl": ""},
+        submit_user_email=account.email,
+        locale="en-US",
+        description=None,
+        state=state,
+        server_name="emulator_1",
+        trigger_time=start,
+        start_date=start,
+        progress_message=progress_message,
+        last_progress_update=start + timedelta(seconds=2),
+        tasks=tasks,
+        log_type=log_type,
+        end_date=end,
+        counts=counts or LogCounts(),
+        submit_user_id=account.user_id,
+    )
+    return repository.add_run(run)
+
+
+def detail_row(run: Run, minute: int, log_type: str, message: str, **extra: Any) -> LogDetail:
+    return LogDetail(
+        run_id=run.id,
+        date_created=run.start_date + timedelta(minutes=minute),
+        log_type=log_type,
+        log_message=message,
+        **extra,
+    )

@@ -5,7 +5,7 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,12 @@ from conftest import (
     make_account,
     post,
     postgres_base_url,
+    seed_run,
     start_server,
     stop_server,
 )
 from lxml import etree
 
-from ips_jobs.domain.jobs import Run, RunState
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
@@ -266,27 +266,7 @@ def test_soap12_action_parameter_is_advisory_too(server: Server, account: Accoun
 
 
 # -- the legacy run handle --------------------------------------------------------------------
-def seed_running(repository: SqlJobRepository, account: Account, job_name: str) -> Run:
-    start = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
-    return repository.add_run(
-        Run(
-            id=0,
-            company_id=account.company_id,
-            scheduled_job_id=None,
-            name=f"{job_name}_2024-06-01-12:00:00.000",
-            original_name=job_name,
-            kind="imageServingPublishJob",
-            detail={"publishType": "Full", "emailSetting": "None", "httpCompletionUrl": ""},
-            submit_user_email=account.email,
-            locale=None,
-            description=None,
-            state=RunState.RUNNING,
-            server_name="emulator_1",
-            trigger_time=start,
-            start_date=start,
-            last_progress_update=start + timedelta(seconds=1),
-        )
-    )
+LEGACY_START = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -303,8 +283,8 @@ def test_legacy_run_handle_is_accepted_by_get_active_jobs(
     namespace: str,
     legacy_reply: bool,
 ) -> None:
-    run = seed_running(server_repository, account, "Legacy run")
-    seed_running(server_repository, account, "Another run")
+    run = seed_run(server_repository, account, "Legacy run", LEGACY_START)
+    seed_run(server_repository, account, "Another run", LEGACY_START)
     legacy_handle = f"{account.company_id}||{run.name}"
     reply = send(
         server,
@@ -330,7 +310,7 @@ def test_documented_run_handle_without_run_id_is_accepted(
     server: Server, account: Account, server_repository: SqlJobRepository
 ) -> None:
     """The 2008 docs show versioned run handles without the run id (`j|6||Add_...`)."""
-    run = seed_running(server_repository, account, "No id")
+    run = seed_run(server_repository, account, "No id", LEGACY_START)
     namespace = versioned("2008-01-15")
     reply = send(
         server,

@@ -12,20 +12,31 @@ import pytest
 import requests
 import zeep
 import zeep.exceptions
-from conftest import COMMON_NS, PASSWORD, SOAP11, SOAP12, Account, Server, make_account
+from conftest import (
+    BASE_TIME,
+    COMMON_NS,
+    PASSWORD,
+    PUBLISH,
+    SOAP11,
+    SOAP12,
+    Account,
+    Server,
+    detail_row,
+    make_account,
+    seed_run,
+)
 from lxml import etree
 from sqlalchemy import select
 from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
-from ips_jobs.domain.jobs import LogAux, LogCounts, LogDetail, Run, RunState, TaskProgress
+from ips_jobs.domain.jobs import LogAux, LogCounts, Run, RunState, TaskProgress
 from ips_jobs.domain.ports import RunQuery
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.store.tables import scheduled_jobs
 
 WSDL_NS = "http://www.scene7.com/IpsApi"
 VERSIONED_WSDL = "/scene7/webservice/IpsApi-2014-04-03.wsdl"
-PUBLISH = {"publishType": "Full", "emailSetting": "None"}
 #: Jobs are submitted to run at this time unless a test is about execTime or execSchedule, so
 #: that they stay scheduled whether or not a job engine runs beside the server.
 LATER = datetime(2099, 1, 1, tzinfo=UTC)
@@ -163,63 +174,6 @@ def expect_fault(call: Callable[[], Any]) -> tuple[str, int, str]:
     with pytest.raises(zeep.exceptions.Fault) as caught:
         call()
     return ips_fault(caught.value)
-
-
-# -- seeding runs the way the engine will -----------------------------------------------------
-BASE_TIME = datetime(2024, 3, 5, 10, 0, 0, tzinfo=UTC)
-
-
-def seed_run(
-    repository: SqlJobRepository,
-    account: Account,
-    job_name: str,
-    start: datetime,
-    *,
-    state: RunState = RunState.RUNNING,
-    kind: str = "imageServingPublishJob",
-    detail: dict[str, Any] | None = None,
-    end: datetime | None = None,
-    log_type: str = "",
-    counts: LogCounts | None = None,
-    tasks: tuple[TaskProgress, ...] = (),
-    progress_message: str = "",
-) -> Run:
-    scheduled = repository.scheduled_job(account.company_id, job_name)
-    stamp = start.strftime("%Y-%m-%d-%H:%M:%S.") + f"{start.microsecond // 1000:03d}"
-    run = Run(
-        id=0,
-        company_id=account.company_id,
-        scheduled_job_id=scheduled.id if scheduled else None,
-        name=f"{job_name}_{stamp}",
-        original_name=job_name,
-        kind=kind,
-        detail=detail if detail is not None else {**PUBLISH, "httpCompletionUrl": ""},
-        submit_user_email=account.email,
-        locale="en-US",
-        description=None,
-        state=state,
-        server_name="emulator_1",
-        trigger_time=start,
-        start_date=start,
-        progress_message=progress_message,
-        last_progress_update=start + timedelta(seconds=2),
-        tasks=tasks,
-        log_type=log_type,
-        end_date=end,
-        counts=counts or LogCounts(),
-        submit_user_id=account.user_id,
-    )
-    return repository.add_run(run)
-
-
-def detail_row(run: Run, minute: int, log_type: str, message: str, **extra: Any) -> LogDetail:
-    return LogDetail(
-        run_id=run.id,
-        date_created=run.start_date + timedelta(minutes=minute),
-        log_type=log_type,
-        log_message=message,
-        **extra,
-    )
 
 
 def submit_publish(ips: Ips, flavor: Flavor, account: Account, name: str) -> str:
