@@ -1,8 +1,9 @@
 <?php
 // What IPS client code written with PHP's SoapClient does, against ips-jobs: a client built
 // from the served WSDL, the authHeader as a SoapHeader, a scheduled submitJob, the same name
-// again (a SoapFault), getScheduledJobs, and a wrong password. Prints one JSON object; the
-// test reads it.
+// again (a SoapFault), getScheduledJobs, a wrong password, then the company's active jobs,
+// job logs and the details of its ended log. Prints one JSON object (times as epoch
+// milliseconds, as the client read them); the test reads it.
 // Usage: php soapclient.php WSDL_URL USER PASSWORD COMPANY_HANDLE JOB_NAME
 
 const COMMON_NS = 'http://www.scene7.com/IpsApi/xsd';
@@ -25,6 +26,18 @@ function fault(SoapFault $fault): array
         'reason' => $detail->reason];
 }
 
+// An array type's items: absent, one, or many (SoapClient gives one item as an object).
+function items(?object $array): array
+{
+    $found = $array->items ?? [];
+    return is_array($found) ? $found : [$found];
+}
+
+function millis(?string $dateTime): ?int
+{
+    return $dateTime === null ? null : (int) (new DateTime($dateTime))->format('Uv');
+}
+
 [, $wsdl, $user, $password, $company, $jobName] = $argv;
 $client = client($wsdl, $user, $password);
 $job = ['companyHandle' => $company, 'jobName' => $jobName,
@@ -42,13 +55,42 @@ try {
 }
 
 $scheduled = $client->getScheduledJobs(['companyHandle' => $company]);
-$items = $scheduled->jobArray->items ?? [];
 $out['scheduled'] = array_map(fn ($item) => [
     'jobHandle' => $item->jobHandle,
     'name' => $item->name,
     'execSchedule' => $item->execSchedule ?? null,
     'publishType' => $item->imageServingPublishJob->publishType ?? null,
-], is_array($items) ? $items : [$items]);
+], items($scheduled->jobArray ?? null));
+
+$active = $client->getActiveJobs(['companyHandle' => $company]);
+$out['active'] = array_map(fn ($job) => [
+    'jobHandle' => $job->jobHandle,
+    'state' => $job->state,
+    'startMs' => millis($job->startDate ?? null),
+    'progress' => $job->progress,
+    'tasks' => array_map(fn ($task) => ['taskType' => $task->taskType, 'progress' => $task->progress],
+        items($job->taskProgressArray ?? null)),
+], items($active->jobArray ?? null));
+
+$logs = $client->getJobLogs(['companyHandle' => $company]);
+$out['logs'] = array_map(fn ($log) => [
+    'jobHandle' => $log->jobHandle,
+    'logType' => $log->logType,
+    'startMs' => millis($log->startDate ?? null),
+    'endMs' => millis($log->endDate ?? null),
+    'fileSuccessCount' => $log->fileSuccessCount,
+    'fatalError' => $log->fatalError,
+], items($logs->jobLogArray ?? null));
+
+$ended = array_values(array_filter($out['logs'], fn ($log) => $log['endMs'] !== null))[0];
+$details = $client->getJobLogDetails(['companyHandle' => $company, 'jobHandle' => $ended['jobHandle']]);
+$out['details'] = [];
+foreach (items($details->jobLogArray ?? null) as $log) {
+    foreach (items($log->detailArray ?? null) as $row) {
+        $out['details'][] = ['logType' => $row->logType, 'logMessage' => $row->logMessage,
+            'dateMs' => millis($row->dateCreated)];
+    }
+}
 
 try {
     client($wsdl, $user, 'not the password')

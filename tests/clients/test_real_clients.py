@@ -1,9 +1,10 @@
 """IPS client code in other languages works against ips-jobs unchanged: PHP's SoapClient
 (Debian's php-cli, php-soap), node `soap` (tests/clients/node, `npm ci`) and JAX-WS stubs made
 by wsimport (Debian's jaxws, libjaxws-java), each built from the served WSDL, submit a job,
-get the duplicate name's fault with its IPS detail, read the job back and get the
-authentication fault of a wrong password. Outside CI a missing runtime skips its test; CI
-installs all three and runs them."""
+get the duplicate name's fault with its IPS detail, read the job back, get the
+authentication fault of a wrong password, and read a running run, the job logs and an ended
+log's details, with the times the client itself parsed (in a time zone other than the
+server's). Outside CI a missing runtime skips its test; CI installs all three and runs them."""
 
 from __future__ import annotations
 
@@ -14,17 +15,23 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Account, Server
+from conftest import BASE_TIME, Account, Server, detail_row, seed_run
+
+from ips_jobs.domain.jobs import LogCounts, Run, RunState, TaskProgress
+from ips_jobs.store.repository import SqlJobRepository
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
 JAXWS_RT = Path("/usr/share/java/jaxws-rt.jar")  # its manifest names the jars it needs
 IN_CI = bool(os.environ.get("CI"))
 WSDL_PATH = "/scene7/webservice/IpsApi-2014-04-03.wsdl"
+#: The clients run here, the server in UTC: a time read without its zone would be hours off.
+CLIENT_ZONE = "America/New_York"
 
 
 @dataclass(frozen=True)
@@ -104,17 +111,56 @@ def _run(name: str, folder: Path, server: Server, account: Account, job: str) ->
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, "TZ": CLIENT_ZONE},
     )
     assert done.returncode == 0, f"{name} failed:\n{done.stderr}"
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
+def _seed_runs(repository: SqlJobRepository, account: Account) -> tuple[Run, Run]:
+    """A run in progress with an upload task, and yesterday's run, ended with two log rows."""
+    task = TaskProgress(
+        "com.scene7.upload.UploadAsyncTaskMonitor", "Processing", 2, 1, 1, 0.5, "", BASE_TIME
+    )
+    running = seed_run(repository, account, "Running job", BASE_TIME, tasks=(task,))
+    ended = seed_run(
+        repository,
+        account,
+        "Ended job",
+        BASE_TIME - timedelta(days=1),
+        state=RunState.DONE,
+        end=BASE_TIME - timedelta(days=1) + timedelta(minutes=2),
+        log_type="BeginImageServingPublish",
+        counts=LogCounts(file_success=3, total_file=3),
+    )
+    repository.add_log_details(
+        [
+            detail_row(ended, 0, "BeginImageServingPublish", "Job has begun"),
+            detail_row(ended, 2, "EndImageServingPublish", "Job completed"),
+        ]
+    )
+    return running, ended
+
+
+def _millis(when: datetime | None) -> int | None:
+    return None if when is None else round(when.timestamp() * 1000)
+
+
+def _handle(account: Account, run: Run) -> str:
+    return f"j|{account.company_id}||{run.name}|{run.id}"
+
+
 @pytest.mark.parametrize("name", sorted(CLIENTS))
 def test_a_client_built_from_the_served_wsdl_works_unchanged(
-    name: str, tmp_path: Path, server: Server, account: Account
+    name: str,
+    tmp_path: Path,
+    server: Server,
+    server_repository: SqlJobRepository,
+    account: Account,
 ) -> None:
     job_name = f"{name} nightly {uuid.uuid4().hex[:6]}"
+    running, ended = _seed_runs(server_repository, account)
 
     result = _run(name, tmp_path, server, account, job_name)
 
@@ -139,3 +185,41 @@ def test_a_client_built_from_the_served_wsdl_works_unchanged(
         "code": 10001,
         "reason": "Invalid username/password",
     }
+    assert result["active"] == [
+        {
+            "jobHandle": _handle(account, running),
+            "state": "Running",
+            "startMs": _millis(BASE_TIME),
+            "progress": 0,
+            "tasks": [{"taskType": "com.scene7.upload.UploadAsyncTaskMonitor", "progress": 0.5}],
+        }
+    ]
+    assert sorted(result["logs"], key=lambda log: log["startMs"]) == [
+        {
+            "jobHandle": _handle(account, ended),
+            "logType": "BeginImageServingPublish",
+            "startMs": _millis(ended.start_date),
+            "endMs": _millis(ended.end_date),
+            "fileSuccessCount": 3,
+            "fatalError": False,
+        },
+        {
+            "jobHandle": _handle(account, running),
+            "logType": "",
+            "startMs": _millis(BASE_TIME),
+            "endMs": None,
+            "fileSuccessCount": 0,
+            "fatalError": False,
+        },
+    ]
+    assert result["details"] == [
+        {
+            "logType": log_type,
+            "logMessage": message,
+            "dateMs": _millis(BASE_TIME - timedelta(days=1) + timedelta(minutes=minute)),
+        }
+        for minute, log_type, message in [
+            (0, "BeginImageServingPublish", "Job has begun"),
+            (2, "EndImageServingPublish", "Job completed"),
+        ]
+    ]

@@ -1,6 +1,8 @@
 // What IPS client code written with node `soap` does, against ips-jobs: a client built from
 // the served WSDL, the authHeader as a SOAP header, a scheduled submitJob, the same name again
-// (a fault), getScheduledJobs, and a wrong password. Prints one JSON object; the test reads it.
+// (a fault), getScheduledJobs, a wrong password, then the company's active jobs, job logs and
+// the details of its ended log. Prints one JSON object (times as epoch milliseconds, as the
+// client read them); the test reads it.
 // Usage: node client.js WSDL_URL USER PASSWORD COMPANY_HANDLE JOB_NAME
 'use strict';
 
@@ -22,6 +24,16 @@ function fault(err) {
   const [name] = Object.keys(body.Fault.detail);
   const detail = body.Fault.detail[name];
   return { faultstring: body.Fault.faultstring, fault: name, code: Number(detail.code), reason: detail.reason };
+}
+
+// An array type's items: absent, one, or many.
+function items(array) {
+  const found = (array && array.items) || [];
+  return Array.isArray(found) ? found : [found];
+}
+
+function millis(date) {
+  return date === undefined || date === null ? null : new Date(date).getTime();
 }
 
 async function main() {
@@ -47,12 +59,38 @@ async function main() {
   }
 
   const [scheduled] = await client.getScheduledJobsAsync({ companyHandle: company });
-  const items = (scheduled.jobArray && scheduled.jobArray.items) || [];
-  out.scheduled = (Array.isArray(items) ? items : [items]).map((item) => ({
+  out.scheduled = items(scheduled.jobArray).map((item) => ({
     jobHandle: item.jobHandle,
     name: item.name,
     execSchedule: item.execSchedule,
     publishType: item.imageServingPublishJob && item.imageServingPublishJob.publishType,
+  }));
+
+  const [active] = await client.getActiveJobsAsync({ companyHandle: company });
+  out.active = items(active.jobArray).map((job) => ({
+    jobHandle: job.jobHandle,
+    state: job.state,
+    startMs: millis(job.startDate),
+    progress: job.progress,
+    tasks: items(job.taskProgressArray).map((task) => ({ taskType: task.taskType, progress: task.progress })),
+  }));
+
+  const [logs] = await client.getJobLogsAsync({ companyHandle: company });
+  out.logs = items(logs.jobLogArray).map((log) => ({
+    jobHandle: log.jobHandle,
+    logType: log.logType,
+    startMs: millis(log.startDate),
+    endMs: millis(log.endDate),
+    fileSuccessCount: log.fileSuccessCount,
+    fatalError: log.fatalError,
+  }));
+
+  const ended = out.logs.find((log) => log.endMs !== null);
+  const [details] = await client.getJobLogDetailsAsync({ companyHandle: company, jobHandle: ended.jobHandle });
+  out.details = items(details.jobLogArray).flatMap((log) => items(log.detailArray)).map((row) => ({
+    logType: row.logType,
+    logMessage: row.logMessage,
+    dateMs: millis(row.dateCreated),
   }));
 
   const stranger = await soap.createClientAsync(wsdl);
