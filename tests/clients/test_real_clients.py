@@ -1,10 +1,11 @@
 """IPS client code in other languages works against ips-jobs unchanged: PHP's SoapClient
-(Debian's php-cli, php-soap), node `soap` (tests/clients/node, `npm ci`) and JAX-WS stubs made
-by wsimport (Debian's jaxws, libjaxws-java), each built from the served WSDL, submit a job,
+(Debian's php-cli, php-soap), node `soap` (tests/clients/node, `npm ci`), JAX-WS stubs made by
+wsimport (Debian's jaxws, libjaxws-java) and a .NET web service proxy made by Mono's `wsdl`
+(Debian's mono-devel), each built from the served WSDL, submit a job,
 get the duplicate name's fault with its IPS detail, read the job back, get the
 authentication fault of a wrong password, and read a running run, the job logs and an ended
 log's details, with the times the client itself parsed (in a time zone other than the
-server's). Outside CI a missing runtime skips its test; CI installs all three and runs them."""
+server's). Outside CI a missing runtime skips its test; CI installs them all and runs them."""
 
 from __future__ import annotations
 
@@ -84,6 +85,23 @@ def _jaxws_build(folder: Path, wsdl: str) -> list[str]:
     return ["java", "-cp", f"{classes}:{JAXWS_RT}", "Client"]
 
 
+def _dotnet_missing() -> str | None:
+    tools = [tool for tool in ("wsdl", "mcs", "mono") if shutil.which(tool) is None]
+    return f"Mono is missing: {tools} (apt-get install mono-devel)" if tools else None
+
+
+def _dotnet_build(folder: Path, wsdl: str) -> list[str]:
+    """The proxy class Mono's wsdl.exe generates from the served WSDL (its Url is the WSDL's
+    address), compiled with the client."""
+    proxy, program = folder / "IpsApi.cs", folder / "client.exe"
+    _check(["wsdl", "-nologo", f"-out:{proxy}", wsdl])
+    _check([
+        "mcs", "-nologo", "-nowarn:414,649", f"-out:{program}", "-r:System.Web.Services",
+        "-r:System.Xml", str(proxy), str(HERE / "dotnet" / "Client.cs"),
+    ])  # fmt: skip
+    return ["mono", str(program)]
+
+
 def _check(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"{command[0]} failed:\n{done.stdout}\n{done.stderr}"
@@ -93,6 +111,7 @@ CLIENTS = {
     "php SoapClient": Client(_php_missing, lambda _, __: ["php", str(HERE / "soapclient.php")]),
     "node soap": Client(_node_missing, lambda _, __: ["node", str(NODE_DIR / "client.js")]),
     "JAX-WS": Client(_jaxws_missing, _jaxws_build),
+    ".NET (Mono wsdl)": Client(_dotnet_missing, _dotnet_build),
 }
 
 
