@@ -967,6 +967,18 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     return checks
 
 
+def uneven_phases(phases: dict[str, dict[str, Any]]) -> list[str]:
+    """Phases in which one worker did less than half the work of another. Each client keeps
+    one connection, and which worker accepts it is the kernel's draw: now and then most of
+    them land on one worker, and the phase measures that worker alone."""
+    uneven = []
+    for name, phase in phases.items():
+        workers = phase["http_process_core_shares"][1:]
+        if len(workers) > 1 and min(workers) < max(workers) / 2:
+            uneven.append(name)
+    return uneven
+
+
 def print_report(report: dict[str, Any]) -> None:
     cfg, m = report["config"], report["machine"]
     print()
@@ -1001,6 +1013,11 @@ def print_report(report: dict[str, Any]) -> None:
     for name, p in report["phases"].items():
         shares = ", ".join(f"{share:.2f}" for share in p["http_process_core_shares"])
         print(f"{name}: CPU of each HTTP process (master first), in cores: {shares}")
+    for name in uneven_phases(report["phases"]):
+        print(
+            f"WARNING: {name}: the keep-alive connections landed unevenly on the workers (one "
+            "used under half the CPU of another): that rate is of fewer workers; run again"
+        )
     if any(p["other_cpu_share"] > 0.10 for p in report["phases"].values()):
         print("WARNING: other processes used more than 10% of the machine: figures are low")
     submit = report["phases"]["submitJob"]["extra"]
