@@ -33,6 +33,10 @@ _UPLOAD_DEFAULTS: dict[str, Any] = {
 
 _PUBLISH_DEFAULTS: dict[str, Any] = {"httpCompletionUrl": ""}
 
+#: The locale of a job whose submitter gave none, in the job or in the request: real
+#: getActiveJobs responses show it for jobs submitted without one.
+LOCALE = "en-US"
+
 DEFAULTS: dict[str, dict[str, Any]] = {
     "imageServingPublishJob": _PUBLISH_DEFAULTS,
     "imageRenderingPublishJob": _PUBLISH_DEFAULTS,

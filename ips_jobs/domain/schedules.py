@@ -17,6 +17,8 @@ from croniter import CroniterBadDateError, croniter
 from ips_jobs.errors import InvalidParameter
 
 FIELD = "execSchedule"
+#: The longest schedule the store keeps (`scheduled_jobs.exec_schedule`).
+MAX_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ def _repeated_wall_time(fire: datetime, zone: tzinfo) -> bool:
 
 
 def parse(text: str) -> Schedule:
+    if len(text) > MAX_LENGTH:
+        raise InvalidParameter(FIELD, f"a schedule is at most {MAX_LENGTH} characters")
     fields = text.split()
     if len(fields) == 5:
         cron = " ".join(fields)

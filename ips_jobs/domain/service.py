@@ -109,7 +109,9 @@ class JobService:
         exec_schedule: str | None,
         description: str | None,
         job_types: Mapping[str, Detail | None],
+        request_locale: str | None = None,
     ) -> ScheduledJob:
+        """A job without a `locale` of its own takes the request's, else the server default."""
         company_id = self._company_id(caller, company_handle)
         name = validation.job_name(job_name)
         kind, detail = validation.one_job_type(job_types)
@@ -133,7 +135,7 @@ class JobService:
             submit_user_id=caller.id,
             submit_user_email=caller.email,
             email_user_id=email_user.id,
-            locale=locale,
+            locale=validation.job_locale(locale, request_locale),
             description=description,
             exec_time=exec_time,
             exec_schedule=exec_schedule,

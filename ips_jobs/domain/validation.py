@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ips_jobs.domain import constants
+from ips_jobs.domain import constants, defaults
 from ips_jobs.domain.jobs import JOB_TYPES, Detail
 from ips_jobs.errors import InvalidParameter, MissingParameter
 
@@ -22,6 +22,8 @@ _POST_PUBLISH_JOBS = (
     "postImageRenderingPublishJob",
     "postVideoPublishJob",
 )
+#: The longest locale the store keeps (`scheduled_jobs.locale`, `job_runs.locale`).
+_MAX_LOCALE = 20
 
 
 def required_text(value: str | None, field: str) -> str:
@@ -37,6 +39,21 @@ def job_name(value: str | None) -> str:
     if len(name) > 200:
         raise InvalidParameter("jobName", "a job name is at most 200 characters")
     return name
+
+
+def job_locale(given: str | None, requested: str | None) -> str:
+    """A job's locale: its own, else the request's, else the server default. Its own must fit
+    the store; a request's that does not is passed over (the client never sent it as the
+    job's)."""
+    own = (given or "").strip()
+    if len(own) > _MAX_LOCALE:
+        raise InvalidParameter(
+            "locale", f"a locale is at most {_MAX_LOCALE} characters, e.g. en-US"
+        )
+    if own:
+        return own
+    fallback = (requested or "").strip()
+    return fallback if 0 < len(fallback) <= _MAX_LOCALE else defaults.LOCALE
 
 
 def one_job_type(job_types: Mapping[str, Detail | None]) -> tuple[str, Detail]:
@@ -81,11 +98,13 @@ def optional_one_of(value: str | None, allowed: Iterable[str], field: str) -> No
 
 
 def page_size(value: int | None, field: str = "recordsPerPage") -> int:
+    """IPS documents 1000 as both the default and the most: more is served as 1000 (the
+    client pages on with detailTotalRows) rather than refused."""
     if value is None:
         return constants.MAX_RECORDS_PER_PAGE
-    if not 1 <= value <= constants.MAX_RECORDS_PER_PAGE:
-        raise InvalidParameter(field, f"{value} is outside 1-{constants.MAX_RECORDS_PER_PAGE}")
-    return value
+    if value < 1:
+        raise InvalidParameter(field, f"{value} must be at least 1")
+    return min(value, constants.MAX_RECORDS_PER_PAGE)
 
 
 def positive(value: int | None, field: str, default: int) -> int:

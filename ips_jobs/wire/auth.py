@@ -57,6 +57,31 @@ def read(headers: Iterable[etree._Element], environ: Mapping[str, object]) -> Cr
     return _basic(environ)
 
 
+def accept_language(environ: Mapping[str, object]) -> str | None:
+    """The most wanted language of the HTTP `Accept-Language` header, written as IPS writes
+    locales (`fr-FR`): IPS falls back to it when the authHeader has no locale."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(str(environ.get("HTTP_ACCEPT_LANGUAGE") or "").split(",")):
+        tag, *params = (part.strip() for part in item.split(";"))
+        lang, _, country = tag.replace("_", "-").partition("-")
+        quality = _quality(params)
+        if lang.isalpha() and len(lang) <= 8 and quality > 0:
+            locale = f"{lang.lower()}-{country.upper()}" if country else lang.lower()
+            ranked.append((-quality, position, locale))
+    return min(ranked)[2] if ranked else None
+
+
+def _quality(params: Iterable[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
 def _basic(environ: Mapping[str, object]) -> Credentials:
     header = str(environ.get("HTTP_AUTHORIZATION") or "")
     scheme, _, encoded = header.partition(" ")

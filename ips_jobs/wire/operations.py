@@ -17,12 +17,14 @@ Data = dict[str, Any]
 
 @dataclass(frozen=True)
 class Call:
-    """One authenticated call: who, with which parameters, answered in which handle style."""
+    """One authenticated call: who, with which parameters, answered in which handle style,
+    and the request's locale (authHeader, else Accept-Language), if it had one."""
 
     service: JobService
     caller: User
     params: Data
     style: HandleStyle
+    locale: str | None = None
 
     def get(self, name: str) -> Any:
         return self.params.get(name)
@@ -42,6 +44,7 @@ def submit_job(call: Call) -> Data:
         exec_schedule=call.get("execSchedule"),
         description=call.get("description"),
         job_types={kind: call.get(kind) for kind in JOB_TYPES},
+        request_locale=call.locale,
     )
     return {"jobHandle": mapping.scheduled_job(job, call.style)["jobHandle"]}
 

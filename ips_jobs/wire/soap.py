@@ -72,7 +72,8 @@ class Dispatcher:
             style = (
                 HandleStyle.LEGACY if VERSION_BY_NS[namespace] is None else HandleStyle.VERSIONED
             )
-            result = HANDLERS[operation](Call(self.service, caller, params, style))
+            locale = creds.locale or auth.accept_language(environ)
+            result = HANDLERS[operation](Call(self.service, caller, params, style, locale))
             payload = codec.Writer(namespace, self.zone).element(
                 f"{operation}Return", schema.return_type(operation), result
             )

@@ -217,6 +217,7 @@ def test_stop_job_ends_a_running_job_with_a_stopped_log(soap) -> None:
     account, call = soap
     submit(call, account, "slow", SLOW)
     [run] = wait_for(lambda: active(call, account, "slow"))
+    assert run.findtext(q("locale")) == "en-US"  # submitted without one, as the real reply shows
     wait_for(lambda: active(call, account, "slow")[0].findtext(q("state")) == "Running")
     run_handle = run.findtext(q("jobHandle")) or ""
     assert control(call, account, "stopJob", run_handle).status == 200

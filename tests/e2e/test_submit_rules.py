@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import (
+    COMMON_NS,
     NS,
     Account,
     Reply,
@@ -108,6 +109,48 @@ def test_exec_time_and_exec_schedule_together(
 
 
 @pytest.mark.parametrize(
+    ("job_locale", "header_locale", "accept_language", "expected"),
+    [
+        (None, None, None, "en-US"),  # as jdart's client submits: the captured reply says en-US
+        ("de-DE", "fr-FR", "it", "de-DE"),
+        (None, "fr-FR", "it", "fr-FR"),
+        (None, None, "it-ch, de;q=0.9", "it-CH"),
+        ("  ", None, "de;q=0.5, pt_br", "pt-BR"),
+    ],
+)
+def test_a_job_without_a_locale_gets_the_requests_or_en_us(
+    client: Client,
+    job_locale: str | None,
+    header_locale: str | None,
+    accept_language: str | None,
+    expected: str,
+) -> None:
+    account = client.account
+    header = (
+        f'<authHeader xmlns="{COMMON_NS}"><user>{account.email}</user>'
+        f"<password>{account.password}</password>"
+        + (f"<locale>{header_locale}</locale>" if header_locale else "")
+        + "</authHeader>"
+    )
+    locale = f"<locale>{job_locale}</locale>" if job_locale else ""
+    body = (
+        f'<submitJobParam xmlns="{NS}">{client.company}<jobName>localised</jobName>{locale}'
+        f"{FUTURE}{PUBLISH}</submitJobParam>"
+    )
+    languages = {"Accept-Language": accept_language} if accept_language else {}
+    reply = post(client.server.service_url, envelope(body, header), headers=languages)
+    assert reply.status == 200, etree.tostring(reply.root)
+    assert client.job("localised").findtext(f"{{{NS}}}locale") == expected
+
+
+def test_a_locale_too_long_to_store_is_30001(
+    client: Client, server_repository: SqlJobRepository
+) -> None:
+    api_fault(client.submit("long locale", f"<locale>{'x' * 21}</locale>{FUTURE}"), 30001, "locale")
+    assert stored(server_repository, client.account) == []
+
+
+@pytest.mark.parametrize(
     "schedule",
     [
         "every day at noon",
@@ -117,6 +160,8 @@ def test_exec_time_and_exec_schedule_together(
         "0 0 0 ? * 8",
         "0 0 31 2 *",  # a valid cron line that never fires (31 February)
         "0 0 0 30 2 ?",  # the same in Quartz form
+        # valid, but longer than the store keeps (PostgreSQL refused it as a database error)
+        " ".join([",".join(map(str, range(60)))] * 2) + " * * * ?",
     ],
 )
 def test_unusable_schedule_is_30001(
@@ -348,7 +393,6 @@ def test_job_logs_documented_sort_fields(client: Client, value: str) -> None:
 @pytest.mark.parametrize(
     ("inner", "field"),
     [
-        ("<recordsPerPage>1001</recordsPerPage>", "recordsPerPage"),
         ("<recordsPerPage>0</recordsPerPage>", "recordsPerPage"),
         ("<resultsPage>0</resultsPage>", "resultsPage"),
         ("<sortBy>StartDate</sortBy>", "sortBy"),
@@ -359,7 +403,10 @@ def test_job_log_details_limits(client: Client, inner: str, field: str) -> None:
     api_fault(client("getJobLogDetails", f"{client.company}{inner}"), 30001, field)
 
 
-def test_job_log_details_allows_1000_per_page(client: Client) -> None:
-    reply = client("getJobLogDetails", f"{client.company}<recordsPerPage>1000</recordsPerPage>")
+@pytest.mark.parametrize("per_page", [1000, 1001, 5000])
+def test_job_log_details_serves_up_to_1000_per_page(client: Client, per_page: int) -> None:
+    """IPS documents 1000 as the most: a client asking for more is served, not refused."""
+    inner = f"{client.company}<recordsPerPage>{per_page}</recordsPerPage>"
+    reply = client("getJobLogDetails", inner)
     assert reply.status == 200
     assert reply.payload().find(f"{{{NS}}}jobLogArray") is not None

@@ -636,6 +636,7 @@ def test_get_job_log_details_pages_filters_and_sorts(
     assert details(jobHandle=run_handle, recordsPerPage=2, resultsPage=2) == (5, everything[2:4])
     assert details(jobHandle=run_handle, recordsPerPage=2, resultsPage=3) == (5, everything[4:])
     assert details(jobHandle=run_handle, recordsPerPage=2, resultsPage=4) == (5, [])
+    assert details(jobHandle=run_handle, recordsPerPage=5000) == (5, everything)
     assert details(
         jobHandle=run_handle, logTypeArray={"items": ["UploadSuccess", "EndUpload"]}
     ) == (3, everything[2:])
@@ -660,7 +661,7 @@ def test_get_job_log_details_pages_filters_and_sorts(
 
     assert expect_fault(
         lambda: ips.getJobLogDetails(
-            companyHandle=account.company_handle, jobHandle=run_handle, recordsPerPage=1001
+            companyHandle=account.company_handle, jobHandle=run_handle, recordsPerPage=0
         )
     )[:2] == ("ipsApiFault", 30001)
     assert expect_fault(
