@@ -4,7 +4,6 @@ namespace, children in any order), the legacy AuthUser/AuthPassword headers, or 
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -88,9 +87,13 @@ def _basic(environ: Mapping[str, object]) -> Credentials:
     if scheme.lower() != "basic" or not encoded:
         return Credentials()
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        raw = base64.b64decode(encoded.strip(), validate=True)
+    except ValueError:  # not Base64, or not even ASCII
         return Credentials()
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:  # RFC 7617 leaves the charset open; older clients send Latin-1
+        decoded = raw.decode("latin-1")
     user, sep, password = decoded.partition(":")
     return Credentials(user, password) if sep else Credentials()
 

@@ -24,7 +24,7 @@ _EARLIEST = datetime.min + timedelta(days=2)
 _LATEST = datetime.max - timedelta(days=2)
 
 _NOT_EXPECTED = re.compile(
-    r"Element '(?:\{[^}]*\})?(?P<el>[^']+)': This element is not expected\."
+    r"Element '(?:\{(?P<ns>[^}]*)\})?(?P<el>[^']+)': This element is not expected\."
     r"(?: Expected is (?:one of )?\( (?P<exp>[^)]+) \))?"
 )
 _MISSING = re.compile(
@@ -101,8 +101,15 @@ def _string(text: str, _field: str) -> str:
     return text
 
 
-def _integer(text: str, _field: str) -> int:
-    return int(text)
+def _integer(text: str, field: str) -> int:
+    """The schema has vouched for the form and the range, but not for the number of leading
+    zeros, and int() takes at most 4,300 digits."""
+    digits = text.strip()
+    sign = "-" if digits.startswith("-") else ""
+    try:
+        return int(sign + (digits.lstrip("+-").lstrip("0") or "0"))
+    except ValueError:
+        raise InvalidParameter(field, f"'{digits[:40]}...' is not a valid int") from None
 
 
 def _double(text: str, _field: str) -> float:
@@ -172,6 +179,12 @@ def _schema_error(
         return MissingParameter(_last_expected(match["exp"]))
     if match := _NOT_EXPECTED.search(message):
         name = match["el"]
+        if match["ns"] != CANONICAL_NS:  # the payload's own namespace was moved there
+            where = f"namespace '{match['ns']}'" if match["ns"] else "no namespace"
+            return InvalidRequestXml(
+                f"Element '{name}' is in {where}: it belongs in the namespace of the "
+                "operation's element"
+            )
         if match["exp"] and parent is not None:
             expected = _last_expected(match["exp"])
             member = parent._type_info.get(expected)

@@ -174,7 +174,10 @@ def _service_address(environ: dict[str, Any]) -> str | None:
     """`?serviceUrl=` rewrites the address, as IPS does; a bare host gets the service path."""
     given = _query(environ).get("serviceUrl")
     if given:
-        parts = urlsplit(given[0])
+        try:
+            parts = urlsplit(given[0])
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return None
         if parts.path in ("", "/"):

@@ -153,6 +153,26 @@ def test_http_basic_is_checked(server: Server, account: Account) -> None:
     assert right.status_code == 200, right.content
 
 
+def test_http_basic_in_latin_1_is_read(server: Server, account: Account) -> None:
+    """RFC 7617 leaves the charset open and requests, curl and browsers send Latin-1: a wrong
+    password with an umlaut is a wrong password, not "no credentials"."""
+    reply = send(server, envelope(param("getJobLogs")), auth=(account.email, "pässwörd"))
+    assert ips_fault(reply) == ("authenticationFault", 10001, "Invalid username/password")
+
+
+@pytest.mark.parametrize("value", ["Basic é", "Basic !!!", "Basic", "Bearer abc"])
+def test_unreadable_http_basic_is_no_credentials(server: Server, value: str) -> None:
+    offset = len(server.log())
+    reply = requests.post(
+        server.service_url,
+        data=envelope(param("getJobLogs")),
+        headers={"Content-Type": XML, "Authorization": value.encode("latin-1")},
+        timeout=30,
+    )
+    assert ips_fault(reply)[:2] == ("authenticationFault", 10000)
+    assert "Traceback" not in server.log()[offset:]
+
+
 def test_legacy_headers_wrong_password_is_10001(server: Server, account: Account) -> None:
     legacy = (
         f'<AuthUser xmlns="http://www.scene7.com/IpsApi">{account.email}</AuthUser>'

@@ -314,6 +314,27 @@ def test_unknown_operation_is_30003(guard: Guard, body: str, named: str) -> None
             id="envelope-in-wrong-namespace",
         ),
         pytest.param(f'<soapenv:Body xmlns:soapenv="{SOAP11}"/>', id="body-as-root"),
+        pytest.param(
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>{param("getJobLogs", "")}'
+            f"</soapenv:Body><soapenv:Body>{param('getJobLogs', '')}</soapenv:Body>"
+            "</soapenv:Envelope>",
+            id="two-bodies",
+        ),
+        pytest.param(
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>{param("getJobLogs", "")}'
+            "</soapenv:Body><soapenv:Header/></soapenv:Envelope>",
+            id="body-before-header",
+        ),
+        pytest.param(
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>hello'
+            f"{param('getJobLogs', '')}</soapenv:Body></soapenv:Envelope>",
+            id="text-beside-the-payload",
+        ),
+        pytest.param(
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP11}"><soapenv:Body>{param("getJobLogs", "")}'
+            '</soapenv:Body><x:More xmlns:x="urn:x"/></soapenv:Envelope>',
+            id="element-after-body",
+        ),
     ],
 )
 def test_broken_envelope_is_30003(guard: Guard, body: str) -> None:
@@ -337,6 +358,12 @@ def test_numrows_not_an_int_is_30001(guard: Guard) -> None:
 def test_numrows_beyond_xsd_int_is_30001(guard: Guard) -> None:
     reply = guard.post(param("getJobLogs", "<numRows>2147483648</numRows>"))
     soap_fault(reply, 30001, "numRows")
+
+
+def test_an_int_with_thousands_of_leading_zeros_is_its_value(guard: Guard) -> None:
+    """The schema takes it; Python's int() alone stops at 4,300 digits."""
+    reply = guard.post(param("getJobLogs", f"<numRows>{'0' * 5000}1</numRows>"))
+    assert reply.status_code == 200, reply.content[:300]
 
 
 def test_records_per_page_not_an_int_is_30001(guard: Guard) -> None:
@@ -471,6 +498,18 @@ def test_element_order_violation_is_30003(guard: Guard, inner: str, named: str) 
     body = inner.format(company=_company(guard), name=unique("o"), publish=PUBLISH)
     reason = soap_fault(_submit(guard, body), 30003, named)
     assert "order" in reason
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    ["", "http://www.scene7.com/IpsApi/xsd/2010-01-31"],
+    ids=["none", "another-version"],
+)
+def test_a_field_in_another_namespace_is_30003_saying_so(guard: Guard, namespace: str) -> None:
+    inner = f'{_company(guard)}<jobName xmlns="{namespace}">{unique("n")}</jobName>{PUBLISH}'
+    reason = soap_fault(_submit(guard, inner), 30003, "jobName")
+    assert "namespace" in reason
+    assert "order" not in reason
 
 
 def test_fault_in_soap12_for_bad_payload(guard: Guard) -> None:

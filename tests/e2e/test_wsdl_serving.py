@@ -95,7 +95,15 @@ def test_service_url_rewrites_the_address(server: Server, service_url: str, addr
 
 @pytest.mark.parametrize(
     "service_url",
-    ["ftp://example.test:9000", "example.test:9000", "javascript:alert(1)", "http://", "", "/x"],
+    [
+        "ftp://example.test:9000",
+        "example.test:9000",
+        "javascript:alert(1)",
+        "http://",
+        "",
+        "/x",
+        "http://[::1",
+    ],
 )
 def test_service_url_that_is_not_http_is_refused(server: Server, service_url: str) -> None:
     response = fetch(

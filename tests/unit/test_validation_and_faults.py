@@ -6,13 +6,15 @@ import inspect
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from ips_jobs import errors
 from ips_jobs.config import Settings
 from ips_jobs.domain import validation
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.errors import ConfigError, InvalidParameter, IpsJobsError, MissingParameter
-from ips_jobs.wire import faults
+from ips_jobs.wire import envelope, faults
+from ips_jobs.wire.namespaces import COMMON_NS, SOAP11_NS
 
 ISP = {"publishType": "Full", "emailSetting": "Error"}
 URLS = {"items": [{"sourceUrl": "http://example.test/a.jpg", "destPath": "a.jpg"}]}
@@ -425,3 +427,11 @@ def test_the_process_environment_is_read_when_none_is_given(
     monkeypatch.setenv("IPS_PORT", "8181")
     settings = Settings.from_env()
     assert (settings.seed_demo, settings.port) == (False, 8181)
+
+
+def test_a_fault_whose_reason_xml_cannot_carry_is_still_written() -> None:
+    """The fault writer is the answer of last resort: it must not fail on a reason a fault
+    rule or a message brought in."""
+    body = envelope.fault(SOAP11_NS, False, "ipsApiFault", "ipsApiFault", 30000, "bad\x01\ud800!")
+    reason = etree.fromstring(body).findtext(f".//{{{COMMON_NS}}}reason")
+    assert reason == "bad\ufffd\ufffd!"
