@@ -4,6 +4,7 @@ the CLI. No authentication: it is a local development and CI tool, like moto's."
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -14,7 +15,10 @@ from urllib.parse import parse_qs, unquote
 from ips_jobs.control import seed
 from ips_jobs.control.journal import FLUSH_SECONDS, Journal
 from ips_jobs.control.service import Controls, parse_time
+from ips_jobs.domain.validation import INT32
 from ips_jobs.errors import InvalidParameter, IpsJobsError, StoreError
+
+log = logging.getLogger("ips_jobs.control")
 
 PREFIX = "/_ips"
 MAX_BODY = 4 * 1024 * 1024
@@ -39,7 +43,7 @@ class Request:
             return {}
         try:
             data = json.loads(self.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # also undecodable, too deep, too long
             raise InvalidParameter("body", f"not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidParameter("body", "a JSON object")
@@ -117,6 +121,9 @@ class ControlApp:
             status, data = 503, {"error": error.message}
         except IpsJobsError as error:
             status, data = 400, {"error": error.message, "code": error.code}
+        except Exception:  # the one place a control failure becomes an answer
+            log.exception("unexpected error in %s %s%s", method, PREFIX, path)
+            status, data = 500, {"error": "internal error; the emulator's log has the details"}
         return _send(
             start_response,
             status,
@@ -159,11 +166,11 @@ class ControlApp:
         return 200, self.seeder.apply(document).as_dict()
 
     def delete_rule(self, request: Request, match: re.Match[str]) -> Reply:
-        self.controls.delete_rule(int(match[1]))
+        self.controls.delete_rule(_id(match))
         return 200, {"deleted": 1}
 
     def delete_control(self, request: Request, match: re.Match[str]) -> Reply:
-        self.controls.delete_control(int(match[1]))
+        self.controls.delete_control(_id(match))
         return 200, {"deleted": 1}
 
     def advance(self, request: Request, match: re.Match[str]) -> Reply:
@@ -191,6 +198,13 @@ class ControlApp:
         if self.journal is not None:
             self.journal.flush()
         return 200, {"deleted": self.controls.clear_requests()}
+
+
+def _id(match: re.Match[str]) -> int:
+    value = int(match[1])
+    if value not in INT32:
+        raise InvalidParameter("id", f"no such id {value}")
+    return value
 
 
 def _request(environ: dict[str, Any], method: str, path: str) -> Request:

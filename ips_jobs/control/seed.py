@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ips_jobs.domain import handles
+from ips_jobs.domain import handles, validation
 from ips_jobs.domain.admin import Admin
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
@@ -51,7 +51,7 @@ def parse(body: bytes, hint: str = "") -> dict[str, Any]:
     as_json = "json" in hint or ("toml" not in hint and text.lstrip().startswith("{"))
     try:
         document = json.loads(text) if as_json else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError is a ValueError too
         raise InvalidParameter(
             "seed", f"not valid {'JSON' if as_json else 'TOML'}: {exc}"
         ) from None
@@ -107,8 +107,12 @@ class Seeder:
     def _company(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
         name = _text(item, "name", where)
         wanted = item.get("id")
-        if wanted is not None and (not isinstance(wanted, int) or isinstance(wanted, bool)):
-            raise InvalidParameter(f"{where}.id", "an integer")
+        if wanted is not None and (
+            not isinstance(wanted, int)
+            or isinstance(wanted, bool)
+            or wanted not in validation.INT32
+        ):
+            raise InvalidParameter(f"{where}.id", "an integer (32-bit)")
         found = self.repository.company_by_name(name)
         if found is not None:
             if wanted is not None and found.id != wanted:
@@ -193,7 +197,7 @@ def _text(item: Mapping[str, Any], name: str, where: str) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value.strip():
         raise InvalidParameter(f"{where}.{name}", "required text")
-    return value.strip()
+    return validation.sendable(value.strip(), f"{where}.{name}")
 
 
 def _plain(value: Any) -> Any:

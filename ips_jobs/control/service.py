@@ -201,6 +201,8 @@ def parse_time(value: str | None, field: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
         raise InvalidParameter(field, f"'{value}' is not an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:
+        raise InvalidParameter(field, f"'{value}' is outside the supported times") from None

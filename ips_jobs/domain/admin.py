@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from ips_jobs.clock import Clock
-from ips_jobs.domain import access
+from ips_jobs.domain import access, validation
 from ips_jobs.domain.jobs import Company, User
 from ips_jobs.domain.passwords import hash_password
 from ips_jobs.domain.ports import JobRepository
@@ -27,15 +27,15 @@ class Admin:
         self.clock = clock
 
     def add_company(self, name: str, company_id: int | None = None) -> Company:
-        clean = name.strip()
+        clean = validation.sendable(name.strip(), "name")
         if not clean or "|" in clean:
             raise InvalidParameter("name", "a company name must be non-empty and without '|'")
-        if company_id is not None and company_id < 0:
-            raise InvalidParameter("id", "a company id is 0 or more")
+        if company_id is not None and not 0 <= company_id < validation.INT32.stop:
+            raise InvalidParameter("id", f"a company id from 0 to {validation.INT32.stop - 1}")
         return self.repository.add_company(clean, self.clock.now(), company_id)
 
     def add_user(self, email: str, password: str, role: str, company_names: Sequence[str]) -> User:
-        if not _EMAIL.fullmatch(email):
+        if not _EMAIL.fullmatch(validation.sendable(email, "email")):
             raise InvalidParameter("email", f"'{email}' is not an e-mail address")
         if role not in access.ROLES:
             raise InvalidParameter("role", f"'{role}' is not one of {', '.join(access.ROLES)}")

@@ -11,7 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ips_jobs.domain import validation
 from ips_jobs.errors import InvalidParameter, IpsJobsError
+
+#: The longest run a run control may ask for (a run that should never end: manual mode).
+MAX_RUN_SECONDS = 7 * 24 * 3600
 
 
 class Effect(StrEnum):
@@ -154,13 +158,15 @@ def _text(data: Mapping[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is not None and not isinstance(value, str):
         raise InvalidParameter(name, "a string")
-    return value
+    return value if value is None else validation.sendable(value, name)
 
 
 def _int(data: Mapping[str, Any], name: str) -> int | None:
     value = data.get(name)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise InvalidParameter(name, "an integer")
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or value not in validation.INT32
+    ):
+        raise InvalidParameter(name, "an integer (32-bit)")
     return value
 
 
@@ -194,8 +200,12 @@ def control_from(data: Mapping[str, Any], control_id: int) -> RunControl:
     if unknown:
         raise InvalidParameter(sorted(unknown)[0], "unknown field")
     seconds = data.get("seconds")
-    if seconds is not None and (not isinstance(seconds, int | float) or seconds < 0):
-        raise InvalidParameter("seconds", "a number of seconds, 0 or more")
+    if seconds is not None and (
+        not isinstance(seconds, int | float)
+        or isinstance(seconds, bool)
+        or not 0 <= seconds <= MAX_RUN_SECONDS  # also NaN and infinities
+    ):
+        raise InvalidParameter("seconds", f"a number of seconds from 0 to {MAX_RUN_SECONDS}")
     manual = data.get("manual", False)
     if not isinstance(manual, bool):
         raise InvalidParameter("manual", "true or false")

@@ -4,6 +4,7 @@ Each violation names the field it is about."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +25,17 @@ _POST_PUBLISH_JOBS = (
 )
 #: The longest locale the store keeps (`scheduled_jobs.locale`, `job_runs.locale`).
 _MAX_LOCALE = 20
+#: Characters no IPS answer can carry: SOAP is XML 1.0, whose Char production this negates.
+UNSENDABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: The range of the store's integer columns (PostgreSQL `integer`).
+INT32 = range(-(2**31), 2**31)
+
+
+def sendable(value: str, field: str) -> str:
+    """Text that is stored and later sent in SOAP answers (names, e-mails, fault reasons)."""
+    if found := UNSENDABLE.search(value):
+        raise InvalidParameter(field, f"character U+{ord(found[0]):04X} cannot be sent in SOAP")
+    return value
 
 
 def required_text(value: str | None, field: str) -> str:

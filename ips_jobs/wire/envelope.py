@@ -3,17 +3,15 @@ way IPS (Axis2) writes them."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from lxml import etree
 
+from ips_jobs.domain.validation import UNSENDABLE
 from ips_jobs.errors import InvalidRequestXml
 from ips_jobs.wire.namespaces import COMMON_NS, SOAP11_NS, SOAP12_NS
 
 XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>"
-#: What XML 1.0 cannot carry (its Char production's complement).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -89,4 +87,4 @@ def fault(
 def _sendable(text: str) -> str:
     """A fault is the answer of last resort, so writing one cannot fail: characters XML
     cannot carry (from a fault rule's reason, say) become U+FFFD."""
-    return _NOT_XML.sub("\ufffd", text)
+    return UNSENDABLE.sub("\ufffd", text)

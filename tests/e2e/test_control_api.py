@@ -923,6 +923,47 @@ def test_wrong_method_is_a_json_405(ctl: Control) -> None:
     assert "DELETE or GET or POST" in error_of(put, 405)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/faults", {"effect": "fault", "code": 30000, "company_id": 10**30}, "company_id"),
+        ("POST", "/faults", {"effect": "fault", "code": 30000, "remaining": 2**31}, "remaining"),
+        ("POST", "/faults", b'{"effect": "fault", "code": 1' + b"0" * 5000 + b"}", "body"),
+        ("POST", "/faults", b"[" * 100_000 + b"]" * 100_000, "body"),
+        ("POST", "/faults", {"effect": "fault", "code": 30000, "reason": "a\u0001b"}, "reason"),
+        ("POST", "/faults", b'{"effect": "fault", "code": 30000, "reason": "\\ud800"}', "reason"),
+        ("DELETE", "/faults/" + "9" * 30, None, "id"),
+        ("DELETE", "/run-controls/" + "9" * 30, None, "id"),
+        ("POST", "/run-controls", {"job_name": "x", "seconds": 1e308}, "seconds"),
+        ("POST", "/run-controls", b'{"job_name": "x", "seconds": 1' + b"0" * 400 + b"}", "seconds"),
+        ("POST", "/run-controls", b'{"job_name": "x", "seconds": Infinity}', "seconds"),
+        ("POST", "/seed", {"companies": [{"name": "ZZ", "id": 10**30}]}, "companies[0].id"),
+        ("POST", "/seed", {"companies": [{"name": "ZZ\u0001"}]}, "companies[0].name"),
+        ("POST", "/seed", b'{"companies": [{"name": "ZZ\\udfff"}]}', "companies[0].name"),
+        (
+            "POST",
+            "/seed",
+            {"users": [{"email": "z\u0001@x.test", "password": "p", "companies": []}]},
+            "users[0].email",
+        ),
+        ("GET", "/requests?since=9999-12-31T23:59:59-23:00", None, "since"),
+    ],
+)
+def test_bad_control_input_is_a_json_400_naming_the_field(
+    ctl: Control, engine_server: Server, method: str, path: str, body: Any, field: str
+) -> None:
+    """Nothing a test suite sends can make the control plane answer an HTML 500, store
+    something that breaks the SOAP answers later, or leave a run that never ends."""
+    offset = len(engine_server.log())
+    rules, controls = ctl.ok("GET", "/faults"), ctl.ok("GET", "/run-controls")
+    data = {"data": body, "headers": {"Content-Type": "application/json"}}
+    sent = data if isinstance(body, bytes) else {"json": body}
+    response = requests.request(method, ctl.base + path, timeout=30, **sent)
+    assert field in error_of(response, 400)
+    assert (ctl.ok("GET", "/faults"), ctl.ok("GET", "/run-controls")) == (rules, controls)
+    assert "Traceback" not in engine_server.log()[offset:]
+
+
 # -- the scenario a user writes ---------------------------------------------------------------
 def test_scenario_force_an_upload_to_fail_and_see_it_in_the_logs(
     engine_server: Server,
