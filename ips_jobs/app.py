@@ -106,6 +106,7 @@ def wsgi_app(settings: Settings) -> WsgiApp:
         dispatcher,
         WSDL_DIR,
         settings.max_body_bytes,
+        settings.body_timeout,
         control=control_app,
         recorders=[recorder(journal), metrics.record] if journal else [metrics.record],
     )

@@ -160,6 +160,13 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
     help="Largest request accepted (default 10 MiB).",
 )
 @_option(
+    "body_timeout",
+    "--body-timeout",
+    type=float,
+    help="Seconds a request body may stall before the request gets a fault (HTTP 408) "
+    "(default 30).",
+)
+@_option(
     "journal_size",
     "--journal-size",
     type=int,

@@ -57,6 +57,7 @@ class Settings:
     workers: int = 2
     threads: int = 8
     max_body_bytes: int = 10 * 1024 * 1024
+    body_timeout: float = 30.0
     timezone: str = "UTC"
     seed_demo: bool = True
     log_level: str = "info"
@@ -109,6 +110,8 @@ class Settings:
             raise ConfigError("workers and threads must be at least 1")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"{env_name('max_body_bytes')}: must be at least 1024 bytes")
+        if self.body_timeout <= 0:
+            raise ConfigError(f"{env_name('body_timeout')}: must be more than 0 seconds")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -111,8 +111,19 @@ class Dispatcher:
 
     def too_large(self, soap_ns: str, limit: int) -> Outcome:
         error = InvalidRequestXml(f"The request body is larger than {limit} bytes")
+        return self._refused(413, error, soap_ns)
+
+    def body_stalled(self, soap_ns: str, seconds: float) -> Outcome:
+        error = InvalidRequestXml(
+            f"The request body stopped arriving (nothing for {seconds:g} s): "
+            "is its Content-Length larger than the body?"
+        )
+        return self._refused(408, error, soap_ns)
+
+    def _refused(self, status: int, error: InvalidRequestXml, soap_ns: str) -> Outcome:
+        """A request refused before it was read: a fault with an HTTP status of its own."""
         outcome = self.fault(error, soap_ns, None, auth.Credentials())
-        return Outcome(413, outcome.body, soap_ns, None, None, error.code, error.message)
+        return Outcome(status, outcome.body, soap_ns, None, None, error.code, error.message)
 
     def fault(
         self, error: Exception, soap_ns: str, operation: str | None, creds: auth.Credentials

@@ -7,7 +7,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,11 +46,13 @@ class WsgiApp:
         dispatcher: Dispatcher,
         wsdl_dir: Path,
         max_body_bytes: int,
+        body_timeout: float = 30.0,
         control: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None,
         recorders: Sequence[Recorder] = (),
     ) -> None:
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.control = control
         self.recorders = recorders
         self.wsdl: dict[str | None, str] = {
@@ -98,16 +100,16 @@ class WsgiApp:
                 f"(SOAP 1.2), not {content_type or 'nothing'}.\n",
             )
         soap_ns = SOAP12_NS if content_type == "application/soap+xml" else SOAP11_NS
-        length = _content_length(environ)
-        if length is not None and length > self.max_body_bytes:
-            _drain(environ["wsgi.input"])
-            outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
+        try:
+            with _read_timeout(environ, self.body_timeout):
+                received = self._body(environ)
+        except TimeoutError:
+            outcome = self.dispatcher.body_stalled(soap_ns, self.body_timeout)
         else:
-            body = environ["wsgi.input"].read(self.max_body_bytes + 1 if length is None else length)
-            if len(body) > self.max_body_bytes:
-                _drain(environ["wsgi.input"])
+            if received is None:
                 outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
             else:
+                body = received
                 outcome = self.dispatcher.dispatch(body, soap_ns, environ)
         _log(outcome, started)
         for record in self.recorders:
@@ -125,6 +127,20 @@ class WsgiApp:
             ],
         )
         return [outcome.body]
+
+    def _body(self, environ: dict[str, Any]) -> bytes | None:
+        """The request body; None when it is over the limit (then it is read and dropped, so
+        the client's keep-alive connection stays usable)."""
+        stream = environ["wsgi.input"]
+        length = _content_length(environ)
+        if length is not None and length > self.max_body_bytes:
+            _drain(stream)
+            return None
+        body: bytes = stream.read(self.max_body_bytes + 1 if length is None else length)
+        if len(body) > self.max_body_bytes:
+            _drain(stream)
+            return None
+        return body
 
     def _wsdl(
         self, environ: dict[str, Any], start_response: StartResponse, version: str | None
@@ -151,15 +167,34 @@ def _drop(environ: dict[str, Any], start_response: StartResponse) -> Iterable[by
     return []
 
 
+@contextlib.contextmanager
+def _read_timeout(environ: dict[str, Any], seconds: float) -> Iterator[None]:
+    """Reads of the body give up (TimeoutError) after `seconds` without a byte: a client whose
+    Content-Length promises more than it sends would otherwise hold a thread for good."""
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        yield
+        return
+    before = sock.gettimeout()
+    sock.settimeout(seconds)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            sock.settimeout(before)
+
+
 def _drain(stream: Any, limit: int = DRAIN_LIMIT) -> None:
     """Reads and drops the rest of a refused body (bounded), so the client's keep-alive
-    connection stays usable for its next request."""
+    connection stays usable for its next request; a client that stops sending it still gets
+    its answer (gunicorn then closes the connection)."""
     left = limit
-    while left > 0:
-        chunk = stream.read(min(65536, left))
-        if not chunk:
-            return
-        left -= len(chunk)
+    with contextlib.suppress(TimeoutError):
+        while left > 0:
+            chunk = stream.read(min(65536, left))
+            if not chunk:
+                return
+            left -= len(chunk)
 
 
 def _wsdl_name(version: str | None) -> str:

@@ -4,6 +4,8 @@ leaves the server answering good requests."""
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -529,6 +531,8 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         folder / "server.log",
         "--max-body-bytes",
         "4096",
+        "--body-timeout",
+        "1",
         "--no-engine",
     )
     yield running
@@ -618,6 +622,48 @@ def test_much_larger_body_is_413_and_the_connection_stays_usable(
             )
             _too_large(reply)
             assert session.get(server.base_url + "/").status_code == 200
+
+
+def _raw_post(server: Server, content_length: int, body: bytes) -> tuple[float, str, str]:
+    """A POST as a broken client sends it, over a bare socket: (seconds until the answer and
+    the closed connection, status line, reason of the fault)."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    head = (
+        f"POST /scene7/services/IpsApiService HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: text/xml\r\nContent-Length: {content_length}\r\n\r\n"
+    )
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(head.encode() + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status, _, rest = answer.partition(b"\r\n")
+    root = etree.fromstring(rest.partition(b"\r\n\r\n")[2])
+    reason = root.findtext(f".//{{{COMMON_NS}}}reason") or ""
+    return time.monotonic() - started, status.decode(), reason
+
+
+def test_a_body_shorter_than_its_content_length_is_408_not_a_hung_request(
+    small: tuple[Server, SqlJobRepository],
+) -> None:
+    """It used to hold a worker thread for good: a handful of such clients stopped the
+    service. --body-timeout is 1 s here (30 s by default)."""
+    server, _ = small
+    seconds, status, reason = _raw_post(server, 500, b"<a/>")
+    assert status == "HTTP/1.1 408 Request Timeout"
+    assert "Content-Length" in reason
+    assert seconds < 10
+
+
+def test_an_announced_body_over_the_limit_that_never_comes_is_413(
+    small: tuple[Server, SqlJobRepository],
+) -> None:
+    server, _ = small
+    seconds, status, reason = _raw_post(server, 10**9, b"<a/>")
+    assert status == "HTTP/1.1 413 Request Entity Too Large"
+    assert "4096" in reason
+    assert seconds < 10
 
 
 def test_over_the_limit_in_soap12_gets_soap12_fault(small: tuple[Server, SqlJobRepository]) -> None:
