@@ -624,9 +624,9 @@ def test_much_larger_body_is_413_and_the_connection_stays_usable(
             assert session.get(server.base_url + "/").status_code == 200
 
 
-def _raw_post(server: Server, content_length: int, body: bytes) -> tuple[float, str, str]:
+def _raw_post(server: Server, content_length: int, body: bytes) -> tuple[float, int, str]:
     """A POST as a broken client sends it, over a bare socket: (seconds until the answer and
-    the closed connection, status line, reason of the fault)."""
+    the closed connection, HTTP status, reason of the fault)."""
     host, port = server.base_url.removeprefix("http://").split(":")
     head = (
         f"POST /scene7/services/IpsApiService HTTP/1.1\r\nHost: {host}\r\n"
@@ -638,10 +638,10 @@ def _raw_post(server: Server, content_length: int, body: bytes) -> tuple[float, 
         answer = b""
         while chunk := conn.recv(65536):
             answer += chunk
-    status, _, rest = answer.partition(b"\r\n")
+    status_line, _, rest = answer.partition(b"\r\n")
     root = etree.fromstring(rest.partition(b"\r\n\r\n")[2])
     reason = root.findtext(f".//{{{COMMON_NS}}}reason") or ""
-    return time.monotonic() - started, status.decode(), reason
+    return time.monotonic() - started, int(status_line.split()[1]), reason
 
 
 def test_a_body_shorter_than_its_content_length_is_408_not_a_hung_request(
@@ -651,7 +651,7 @@ def test_a_body_shorter_than_its_content_length_is_408_not_a_hung_request(
     service. --body-timeout is 1 s here (30 s by default)."""
     server, _ = small
     seconds, status, reason = _raw_post(server, 500, b"<a/>")
-    assert status == "HTTP/1.1 408 Request Timeout"
+    assert status == 408
     assert "Content-Length" in reason
     assert seconds < 10
 
@@ -661,7 +661,7 @@ def test_an_announced_body_over_the_limit_that_never_comes_is_413(
 ) -> None:
     server, _ = small
     seconds, status, reason = _raw_post(server, 10**9, b"<a/>")
-    assert status == "HTTP/1.1 413 Request Entity Too Large"
+    assert status == 413  # "Content Too Large" since Python 3.13
     assert "4096" in reason
     assert seconds < 10
 
