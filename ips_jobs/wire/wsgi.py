@@ -90,7 +90,6 @@ class WsgiApp:
     def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         started_at = datetime.now(UTC)
-        body = b""
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if content_type not in _XML_TYPES:
             return _text(
@@ -104,13 +103,14 @@ class WsgiApp:
             with _read_timeout(environ, self.body_timeout):
                 received = self._body(environ)
         except TimeoutError:
-            outcome = self.dispatcher.body_stalled(soap_ns, self.body_timeout)
+            received, outcome = None, self.dispatcher.body_stalled(soap_ns, self.body_timeout)
         else:
-            if received is None:
-                outcome = self.dispatcher.too_large(soap_ns, self.max_body_bytes)
-            else:
-                body = received
-                outcome = self.dispatcher.dispatch(body, soap_ns, environ)
+            outcome = (
+                self.dispatcher.too_large(soap_ns, self.max_body_bytes)
+                if received is None
+                else self.dispatcher.dispatch(received, soap_ns, environ)
+            )
+        body = received or b""
         _log(outcome, started)
         for record in self.recorders:
             record(body, outcome, started_at, time.perf_counter() - started)
