@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -19,14 +20,16 @@ from ips_jobs.domain.service import JobService
 from ips_jobs.engine.executor import Durations, Executor
 from ips_jobs.engine.runners import InjectingPlanner, SimulatedPlanner
 from ips_jobs.engine.scheduler import Engine
+from ips_jobs.resources import wsdl_folder
 from ips_jobs.store import migrations
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.control import ControlStore
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.wire.schema import WSDL_DIR
 from ips_jobs.wire.soap import Dispatcher
 from ips_jobs.wire.wsgi import WsgiApp
+
+log = logging.getLogger("ips_jobs.store")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def parts(settings: Settings, clock: Clock | None = None) -> Parts:
 
 def prepare(settings: Settings) -> None:
     """What runs once before serving: migrations, then the demo account on an empty database."""
-    migrations.upgrade(settings.database_url)
+    migrations.migrate(settings.database_url, log.info)
     if settings.seed_demo:
         built = parts(settings)
         built.admin.seed_demo()
@@ -104,7 +107,7 @@ def wsgi_app(settings: Settings) -> WsgiApp:
     )
     return WsgiApp(
         dispatcher,
-        WSDL_DIR,
+        wsdl_folder(),
         settings.max_body_bytes,
         settings.body_timeout,
         control=control_app,

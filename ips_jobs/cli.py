@@ -15,9 +15,17 @@ from typing import Any
 import click
 
 from ips_jobs import __version__, app, logs
-from ips_jobs.config import CONFIG_ENV, DEFAULT_DATABASE_URL, LOG_FORMATS, Settings, env_name
+from ips_jobs.config import (
+    CONFIG_ENV,
+    DEFAULT_DATABASE_URL,
+    LOG_FORMATS,
+    Namer,
+    Settings,
+    env_name,
+    flag_name,
+)
 from ips_jobs.domain import access
-from ips_jobs.errors import EngineBusy, IpsJobsError
+from ips_jobs.errors import ConfigError, EngineBusy, IpsJobsError
 
 #: `ips-jobs worker` exits with this when SQLite already has its one engine.
 ENGINE_BUSY_EXIT = 3
@@ -25,16 +33,19 @@ ENGINE_BUSY_EXIT = 3
 F = Callable[..., Any]
 
 
-def _option(field: str, *decls: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+def _option(field: str, help: str, switch: bool = False, **kwargs: Any) -> Callable[[F], F]:
+    """The flag of a setting: `--field-name` (with `--no-field-name` for a switch), its help
+    naming the IPS_* variable."""
+    flag = flag_name(field)
+    decl = f"{flag}/--no-{flag[2:]}" if switch else flag
     return click.option(
-        *decls, field, default=None, help=f"{help} [env: {env_name(field)}]", **kwargs
+        decl, field, default=None, help=f"{help} [env: {env_name(field)}]", **kwargs
     )
 
 
 def database_option(f: F) -> F:
     return _option(
         "database_url",
-        "--database-url",
         metavar="URL",
         help=f"SQLAlchemy URL: sqlite:///FILE or postgresql://... (default {DEFAULT_DATABASE_URL})",
     )(f)
@@ -43,48 +54,41 @@ def database_option(f: F) -> F:
 def engine_options(f: F) -> F:
     """The options the job engine reads (serve passes them on to its engine process)."""
     options = [
-        _option("timezone", "--timezone", help="Server time zone for schedules (default UTC)."),
+        _option("timezone", help="Server time zone for schedules (default UTC)."),
         _option(
             "run_seconds",
-            "--run-seconds",
             type=float,
             help="How long a simulated run takes; 0 ends runs at once (default 3).",
         ),
         _option(
             "run_seconds_by_type",
-            "--run-seconds-by-type",
             metavar="TYPE=S,...",
             help="Per job type, e.g. UrlUpload=10,ImageServingPublish=1.",
         ),
         _option(
             "engine_threads",
-            "--engine-threads",
             type=int,
             help="Threads of the engine's scheduler: its turns, heartbeats and alarms (default 4).",
         ),
         _option(
             "engine_max_runs",
-            "--engine-max-runs",
             type=int,
             help="Most runs one engine works on at once; more wait, New, for a free slot or "
             "another engine (default 10000).",
         ),
         _option(
             "poll_seconds",
-            "--poll-seconds",
             type=float,
             help="How often the engine looks for due work (default 0.1).",
         ),
         _option(
             "heartbeat_timeout",
-            "--heartbeat-timeout",
             type=float,
             help="Seconds without a heartbeat before another engine takes over a dead "
             "engine's runs (PostgreSQL; default 15).",
         ),
         _option(
             "public_url",
-            "--public-url",
             metavar="URL",
             help="Base URL clients use to reach this server, for export download links "
             "(default http://HOST:PORT).",
@@ -95,11 +99,26 @@ def engine_options(f: F) -> F:
     return f
 
 
-def _settings(**overrides: Any) -> Settings:
-    """Environment, then the config file (`ips-jobs --config` or IPS_CONFIG), then flags."""
+def _resolved(**overrides: Any) -> tuple[Settings, Namer]:
+    """Environment, then the config file (`ips-jobs --config` or IPS_CONFIG), then flags; and
+    the namer that names each setting as the user gave it."""
     ctx = click.get_current_context(silent=True)
     config_file = (ctx.find_root().obj or {}).get("config_file") if ctx else None
-    return Settings.load(None, config_file, **overrides)
+    return Settings.resolve(None, config_file, **overrides)
+
+
+def _settings(**overrides: Any) -> Settings:
+    """The settings of a command that keeps its data: `serve` alone can keep it in a
+    temporary database."""
+    settings, name = _resolved(**overrides)
+    if settings.ephemeral:
+        raise ConfigError(f"{name('ephemeral')}: only `ips-jobs serve` takes --ephemeral")
+    if settings.in_memory_database:
+        raise ConfigError(
+            f"{name('database_url')}: an in-memory database would vanish with this command; "
+            "for a throwaway server run `ips-jobs serve --ephemeral`"
+        )
+    return settings
 
 
 def _logging(settings: Settings) -> None:
@@ -109,13 +128,11 @@ def _logging(settings: Settings) -> None:
 def log_options(f: F) -> F:
     f = _option(
         "log_format",
-        "--log-format",
         type=click.Choice(LOG_FORMATS),
         help="text (readable) or json (one object per line on stderr; default text).",
     )(f)
     return _option(
         "log_level",
-        "--log-level",
         type=click.Choice(["debug", "info", "warning", "error"]),
         help="Log level (default info).",
     )(f)
@@ -146,47 +163,65 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
 
 
 @cli.command()
-@_option("host", "--host", help="Interface to listen on (default 127.0.0.1).")
-@_option("port", "--port", type=int, help="TCP port (default 8080).")
-@_option("workers", "--workers", type=int, help="Worker processes (default 2).")
-@_option("threads", "--threads", type=int, help="Threads per worker (default 8).")
+@_option("host", help="Interface to listen on (default 127.0.0.1).")
+@_option("port", type=int, help="TCP port; 0 picks a free one (default 8080).")
+@_option(
+    "port_file",
+    metavar="FILE",
+    help="Write the port listened on to FILE once serving (with --port 0, the one picked); "
+    "removed on exit.",
+)
+@_option(
+    "ephemeral",
+    is_flag=True,
+    help="Keep the data in a temporary SQLite file that is removed when the server stops "
+    "(sqlite:// means the same).",
+)
+@_option("workers", type=int, help="Worker processes (default 2).")
+@_option("threads", type=int, help="Threads per worker (default 8).")
 @database_option
 @engine_options
-@_option("engine", "--engine/--no-engine", help="Also run the job engine (default on).")
+@_option("engine", switch=True, help="Also run the job engine (default on).")
 @_option(
     "max_body_bytes",
-    "--max-body-bytes",
     type=int,
     help="Largest request accepted (default 10 MiB).",
 )
 @_option(
     "body_timeout",
-    "--body-timeout",
     type=float,
     help="Seconds a request body may stall before the request gets a fault (HTTP 408) "
     "(default 30).",
 )
 @_option(
     "journal_size",
-    "--journal-size",
     type=int,
     help="How many of the newest SOAP exchanges the request journal (/_ips/requests) keeps; "
     "0 turns it off (default 1000).",
 )
 @_option(
     "seed_demo",
-    "--seed-demo/--no-seed-demo",
+    switch=True,
     help="Create a demo account when the database has no users (default on).",
 )
 @log_options
 def serve(**overrides: Any) -> None:
-    """Run the SOAP service: migrate the database, then serve until stopped (Ctrl-C)."""
+    """Run the SOAP service: listen, migrate the database, then serve until stopped (Ctrl-C,
+    SIGTERM). The data stays in the database (./ips-jobs.db unless told otherwise) between
+    runs; --ephemeral starts from nothing each time."""
+    from dataclasses import replace
+
+    from ips_jobs import startup
     from ips_jobs.server import run
 
-    settings = _settings(**overrides)
+    settings, name = _resolved(**overrides)
     _logging(settings)
-    app.prepare(settings)
-    run(settings)
+    with startup.listen(settings, name) as listener:  # first: a busy port creates nothing
+        settings = replace(settings, port=listener.getsockname()[1])
+        with startup.database(settings) as settings:
+            app.prepare(settings)
+            with startup.port_file(settings.port_file, settings.port):
+                run(settings, listener)
 
 
 @cli.command()
@@ -201,7 +236,7 @@ def worker(parent_pid: int | None, **overrides: Any) -> None:
 
     settings = _settings(**overrides)
     _logging(settings)
-    migrations.upgrade(settings.database_url)
+    migrations.migrate(settings.database_url, logging.getLogger("ips_jobs.store").info)
     engine = app.engine(settings)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -310,7 +345,6 @@ def seed_file(file: str, **overrides: Any) -> None:
     from pathlib import Path
 
     from ips_jobs.control.seed import Seeder, parse
-    from ips_jobs.errors import ConfigError
 
     path = Path(file)
     if path.suffix.lower() not in (".json", ".toml"):
@@ -348,12 +382,7 @@ def _migrate(url: str) -> None:
     """Migrates, saying so on stderr when there is something to do."""
     from ips_jobs.store import migrations
 
-    current, head = migrations.current_revision(url), migrations.head_revision(url)
-    if current == head:
-        return
-    click.echo(f"migrating the database from {current or 'empty'} to {head} ...", err=True)
-    migrations.upgrade(url)
-    click.echo("migrated", err=True)
+    migrations.migrate(url, lambda line: click.echo(line, err=True))
 
 
 def _admin(overrides: dict[str, Any]) -> Any:

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./ips-jobs.db"
 #: Names a TOML config file (`ips-jobs --config FILE` wins over it); empty means none.
 CONFIG_ENV = "IPS_CONFIG"
 LOG_FORMATS = ("text", "json")
+
+#: Names a setting where it was given: its flag, its config-file key or its IPS_* variable.
+Namer = Callable[[str], str]
+
+
+def env_name(field: str) -> str:
+    return f"IPS_{field.upper()}"
+
+
+def flag_name(field: str) -> str:
+    """The command-line flag of a setting: every flag is its field, dashed."""
+    return "--" + field.replace("_", "-")
 
 
 def parse_bool(name: str, raw: str) -> bool:
@@ -71,6 +87,8 @@ class Settings:
     run_seconds_by_type: str = ""
     public_url: str = ""
     journal_size: int = 1000
+    ephemeral: bool = False
+    port_file: str = ""
 
     @classmethod
     def load(
@@ -79,7 +97,18 @@ class Settings:
         config_file: str | os.PathLike[str] | None = None,
         **flag_overrides: Any,
     ) -> Settings:
-        """Environment variables, then the TOML config file, then flags: a later source wins.
+        """Environment variables, then the TOML config file, then flags: a later source wins."""
+        return cls.resolve(environ, config_file, **flag_overrides)[0]
+
+    @classmethod
+    def resolve(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        **flag_overrides: Any,
+    ) -> tuple[Settings, Namer]:
+        """The settings, and a namer that says where each one was given, so that an error
+        names what the user typed: `--port`, `config file x.toml: port` or `IPS_PORT`.
 
         The file is `config_file` (the `--config` flag) or else the one IPS_CONFIG names; its
         keys are the field names, typed by TOML (`port = 8081`, `seed_demo = false`)."""
@@ -87,61 +116,83 @@ class Settings:
         path = config_file if config_file not in (None, "") else env.get(CONFIG_ENV) or None
         from_file = read_config_file(path) if path is not None else {}
         given = {k: v for k, v in flag_overrides.items() if v is not None}
-        return cls.from_env(env, **{**from_file, **given})
+        origins = {key: f"config file {os.fspath(path)}: {key}" for key in from_file}
+        origins.update({key: flag_name(key) for key in given})
+
+        def name(field: str) -> str:
+            return origins.get(field, env_name(field))
+
+        return cls._from(env, name, {**from_file, **given}), name
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read IPS_<FIELD> variables, then apply explicit overrides (CLI flags win)."""
         env = os.environ if environ is None else environ
+        return cls._from(env, env_name, {k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def _from(cls, env: Mapping[str, str], name: Namer, overrides: dict[str, Any]) -> Settings:
         values: dict[str, Any] = {}
         for field in fields(cls):
             raw = env.get(env_name(field.name))
-            if raw is None:
-                continue
-            values[field.name] = _coerce(field.name, field.type, raw)
-        settings = cls(**values)
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **given).validated()
+            if raw is not None:
+                values[field.name] = _coerce(field.name, field.type, raw)
+        return replace(cls(**values), **overrides).validated(name)
 
-    def validated(self) -> Settings:
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"{env_name('port')}: {self.port} is not a TCP port")
-        if self.workers < 1 or self.threads < 1:
-            raise ConfigError("workers and threads must be at least 1")
+    def validated(self, name: Namer = env_name) -> Settings:
+        """Checks every value, naming the offending one as the user gave it."""
+        if not 0 <= self.port < 65536:
+            raise ConfigError(f"{name('port')}: {self.port} is not a TCP port (0 picks a free one)")
+        for field in ("workers", "threads", "engine_threads", "engine_max_runs"):
+            if getattr(self, field) < 1:
+                raise ConfigError(f"{name(field)}: must be at least 1")
         if self.max_body_bytes < 1024:
-            raise ConfigError(f"{env_name('max_body_bytes')}: must be at least 1024 bytes")
-        if self.body_timeout <= 0:
-            raise ConfigError(f"{env_name('body_timeout')}: must be more than 0 seconds")
+            raise ConfigError(f"{name('max_body_bytes')}: must be at least 1024 bytes")
+        for field in ("body_timeout", "poll_seconds", "heartbeat_timeout"):
+            if getattr(self, field) <= 0:
+                raise ConfigError(f"{name(field)}: must be more than 0 seconds")
+        if self.run_seconds < 0:
+            raise ConfigError(f"{name('run_seconds')}: must not be negative")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"{env_name('timezone')}: unknown time zone {self.timezone!r}"
-            ) from None
-        self.durations()
-        if self.poll_seconds <= 0 or self.heartbeat_timeout <= 0 or self.run_seconds < 0:
-            raise ConfigError("poll_seconds and heartbeat_timeout must be > 0, run_seconds >= 0")
-        if self.engine_threads < 1 or self.engine_max_runs < 1:
-            raise ConfigError("engine_threads and engine_max_runs must be at least 1")
+            raise ConfigError(f"{name('timezone')}: unknown time zone {self.timezone!r}") from None
+        self.durations(name)
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
-            raise ConfigError(f"{env_name('log_level')}: use debug, info, warning or error")
+            raise ConfigError(f"{name('log_level')}: use debug, info, warning or error")
         if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"{name('log_format')}: use text or json, not {self.log_format!r}")
+        try:
+            make_url(self.database_url)
+        except ArgumentError:
             raise ConfigError(
-                f"{env_name('log_format')}: use text or json, not {self.log_format!r}"
-            )
+                f"{name('database_url')}: cannot parse {self.database_url!r}"
+            ) from None
         return self
 
-    def durations(self) -> dict[str, float]:
+    def durations(self, name: Namer = env_name) -> dict[str, float]:
         """IPS_RUN_SECONDS_BY_TYPE, e.g. `UrlUpload=5,Export=0.5`: seconds per job type."""
         found: dict[str, float] = {}
+        known = sorted(JOB_TYPES.values())
         for part in filter(None, (p.strip() for p in self.run_seconds_by_type.split(","))):
-            job_type, sep, seconds = part.partition("=")
-            if not sep or not job_type.strip():
+            job_type, sep, seconds = (piece.strip() for piece in part.partition("="))
+            if not sep or not job_type:
                 raise ConfigError(
-                    f"{env_name('run_seconds_by_type')}: expected TYPE=SECONDS, got {part!r}"
+                    f"{name('run_seconds_by_type')}: expected TYPE=SECONDS, got {part!r}"
                 )
-            found[job_type.strip()] = parse_float(env_name("run_seconds_by_type"), seconds)
+            if job_type not in known:
+                raise ConfigError(
+                    f"{name('run_seconds_by_type')}: unknown job type {job_type!r} "
+                    f"(known: {', '.join(known)})"
+                )
+            found[job_type] = parse_float(name("run_seconds_by_type"), seconds)
         return found
+
+    @property
+    def in_memory_database(self) -> bool:
+        """`sqlite://` or `sqlite:///:memory:`: no file, which serve reads as --ephemeral."""
+        url = make_url(self.database_url)
+        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
     def base_url(self) -> str:
         """Where clients reach this server (used in export download URLs)."""
@@ -198,10 +249,6 @@ def _typed(where: str, key: str, kind: Any, value: Any) -> Any:
     if kind in ("int", "float", int, float) and value < 0:
         raise ConfigError(f"{where}: {key} must not be negative, got {value}")
     return float(value) if kind in ("float", float) else value
-
-
-def env_name(field: str) -> str:
-    return f"IPS_{field.upper()}"
 
 
 def _coerce(name: str, kind: Any, raw: str) -> Any:

@@ -1,7 +1,8 @@
 """Logging for the `ips-jobs` processes: human-readable text, or one JSON object per line.
 
 `configure(level, fmt)` sets up the root logger on stderr; `gunicorn_logger_class(fmt)` gives
-gunicorn an error log in the same format (gunicorn keeps its own handler on `gunicorn.error`)."""
+gunicorn an error log in the same format (gunicorn keeps its own handler on `gunicorn.error`),
+so that each process's lines, ours and gunicorn's, read alike."""
 
 from __future__ import annotations
 
@@ -62,6 +63,10 @@ def configure(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(fmt))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # Alembic narrates every upgrade check at INFO; store.migrations logs what was applied.
+    logging.getLogger("alembic").setLevel(
+        logging.DEBUG if level.lower() == "debug" else logging.WARNING
+    )
     logging.captureWarnings(fmt == "json")
     if fmt == "json":
         sys.excepthook = _log_uncaught
@@ -89,16 +94,15 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     )
 
 
-class JsonGunicornLogger(GunicornLogger):  # type: ignore[misc]
-    """gunicorn's logger, its error log (and access log, if one is on) formatted as JSON."""
-
-    def setup(self, cfg: Any) -> None:
-        super().setup(cfg)
-        for log in (self.error_log, self.access_log):
-            for handler in log.handlers:
-                handler.setFormatter(JsonFormatter())
-
-
 def gunicorn_logger_class(fmt: str) -> type[GunicornLogger]:
-    """The gunicorn `logger_class` for `fmt`: text keeps gunicorn's own format."""
-    return JsonGunicornLogger if fmt == "json" else GunicornLogger
+    """The gunicorn `logger_class` for `fmt`: gunicorn's logger, its error log (and access
+    log, if one is on) formatted as ours are."""
+
+    class Logger(GunicornLogger):  # type: ignore[misc]
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(formatter(fmt))
+
+    return Logger

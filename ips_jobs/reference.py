@@ -2,7 +2,7 @@
 docs/configuration.md (every setting). Both are built from the code: the operation handlers,
 the job types and their run plans, the HTTP routes, the Settings dataclass and the CLI options.
 The only hand-written facts here are what IPS itself has, cited from the spec
-(`../shared/ips-job-api.md`).
+(the project's `ips-job-api.md`, kept outside this repository).
 
     python -m ips_jobs.reference            # rewrite both pages
     python -m ips_jobs.reference --check    # exit 1 naming a page that is stale
@@ -25,11 +25,10 @@ from ips_jobs import cli
 from ips_jobs.config import CONFIG_ENV, Settings, env_name
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.engine.runners import FAMILIES
+from ips_jobs.resources import wsdl_folder
 from ips_jobs.wire.operations import HANDLERS
-from ips_jobs.wire.schema import WSDL_DIR
 from ips_jobs.wire.wsgi import WsgiApp
 
-ROOT = Path(__file__).resolve().parents[1]
 PARITY_PAGE = Path("docs/parity.md")
 CONFIGURATION_PAGE = Path("docs/configuration.md")
 
@@ -190,7 +189,7 @@ def job_type_rows() -> list[JobTypeRow]:
 
 @functools.cache
 def _probe_app() -> WsgiApp:
-    return WsgiApp(dispatcher=None, wsdl_dir=WSDL_DIR, max_body_bytes=1024)
+    return WsgiApp(dispatcher=None, wsdl_dir=wsdl_folder(), max_body_bytes=1024)
 
 
 def _routed(path: str, method: str) -> bool:
@@ -223,7 +222,8 @@ def parity_markdown() -> str:
         "# Parity with the IPS job API",
         "",
         "What ips-jobs implements of the job part of Adobe Scene7's IPS SOAP API, by operation,",
-        "endpoint and job type. The spec sections (§) are those of `../shared/ips-job-api.md`;",
+        "endpoint and job type. The spec sections (§) are those of the project's IPS fact sheet",
+        "(`ips-job-api.md`, kept outside this repository);",
         "`docs/differences.md` lists every way an implemented part knowingly differs from IPS.",
         "",
         "Support levels:",
@@ -478,7 +478,10 @@ def pages() -> dict[Path, str]:
     return {PARITY_PAGE: parity_markdown(), CONFIGURATION_PAGE: configuration_markdown()}
 
 
-def main(argv: Sequence[str] | None = None, root: Path = ROOT) -> int:
+def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
+    """Writes (or with --check compares) the pages under `root`, the checkout's root: by
+    default the current folder."""
+    root = Path.cwd() if root is None else root
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     unknown = [a for a in args if a != "--check"]

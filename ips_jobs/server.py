@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -13,21 +14,22 @@ from gunicorn.app.base import BaseApplication
 
 from ips_jobs import app, logs, metrics
 from ips_jobs.config import Settings
-from ips_jobs.wire.wsgi import SERVICE_PATH
+from ips_jobs.wire.wsgi import CONTROL_PREFIX, SERVICE_PATH
 
 log = logging.getLogger("ips_jobs.server")
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, listener: socket.socket) -> None:
         self.settings = settings
+        self.listener = listener
         self._engine: subprocess.Popen[bytes] | None = None
         super().__init__()
 
     def load_config(self) -> None:
         s = self.settings
         options: dict[str, Any] = {
-            "bind": f"{s.host}:{s.port}",
+            "bind": f"fd://{self.listener.detach()}",  # gunicorn owns it from here
             "workers": s.workers,
             "threads": s.threads,
             "worker_class": "gthread",
@@ -48,11 +50,13 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def _ready(self, _server: Any) -> None:
         s = self.settings
+        base = f"http://{_url_host(s.host)}:{s.port}"
         log.info(
-            "ips-jobs ready: http://%s:%d%s (WSDL: add ?wsdl), database %s",
-            s.host,
-            s.port,
+            "ips-jobs ready: %s%s (WSDL: add ?wsdl), dashboard %s%s/, database %s",
+            base,
             SERVICE_PATH,
+            base,
+            CONTROL_PREFIX,
             s.database_url,
         )
         if s.engine:
@@ -79,10 +83,15 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return app.wsgi_app(self.settings)
 
 
-def run(settings: Settings) -> None:
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def run(settings: Settings, listener: socket.socket) -> None:
+    """Serves on `listener` (already bound: see startup.listen) until stopped."""
     # Before any fork: workers and the engine share the metrics directory (see metrics.py).
     cleanup = metrics.setup_multiprocess()
     try:
-        _Gunicorn(settings).run()
+        _Gunicorn(settings, listener).run()
     finally:
         cleanup()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -185,6 +186,58 @@ def stop_server(server: Server) -> None:
         server.process.kill()
         server.process.wait()
     server.log_file.close()
+
+
+@dataclass
+class Served:
+    """A server started by `serving`: where it answers, and (once stopped) how it ended."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """A user's shell: none of this process's IPS_* settings, nothing pointing Python here."""
+    dropped = ("IPS_", "PYTHONPATH", "VIRTUAL_ENV")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(dropped)}, **extra}
+
+
+def _engine_running(base_url: str) -> bool:
+    try:
+        health = requests.get(f"{base_url}/_ips/health", timeout=5).json()
+        return bool(health["engine"]["running"])
+    except (requests.ConnectionError, requests.Timeout, ValueError):
+        return False
+
+
+@contextmanager
+def serving(command: list[str], cwd: Path, log_path: Path, **env: str) -> Iterator[Served]:
+    """Runs `command`, an `ips-jobs serve ... --port-file p`, in `cwd` (as a user's shell
+    would, with `env` added) until the block ends with SIGTERM. Yields once the port file
+    names the port and the engine runs; stdout and stderr go to `log_path`."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=user_env(**env), stdout=log, stderr=subprocess.STDOUT
+        )
+    served: Served | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while served is None or not _engine_running(served.base_url):
+            assert process.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, "not ready within 60 s"
+            if served is None and (cwd / "p").is_file():
+                port = int((cwd / "p").read_text())
+                served = Served(f"http://127.0.0.1:{port}", process, log_path)
+            time.sleep(0.05)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")

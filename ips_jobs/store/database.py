@@ -246,6 +246,29 @@ class FileLock:
             self._file = None
 
 
+def check_sqlite_file(url: str) -> None:
+    """Refuses, naming the path and the likely cause, a SQLite file this process could not
+    open and write (SQLite itself only says "unable to open database file")."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database).absolute()
+    problem = None
+    if path.is_dir():
+        problem = "it is a folder"
+    elif not path.parent.is_dir():
+        problem = f"the folder {path.parent} does not exist"
+    elif path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        problem = "this user may not read and write the file"
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
+        problem = (
+            f"this user may not write in the folder {path.parent} "
+            "(SQLite keeps its -wal and -shm files beside the database)"
+        )
+    if problem is not None:
+        raise ConfigError(f"cannot open the SQLite database {path}: {problem}")
+
+
 def migration_engine(url: str) -> Engine:
     """The engine Alembic migrates with. On SQLite its transactions take the write lock up
     front, waiting their turn, and env.py runs all migrations in one: two processes that

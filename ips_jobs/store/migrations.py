@@ -1,10 +1,10 @@
-"""Runs the Alembic migrations in alembic/ against a database URL."""
+"""Runs the Alembic migrations (alembic/ in the repository, shipped as ips_jobs.alembic)
+against a database URL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -14,17 +14,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from ips_jobs import resources
 from ips_jobs.errors import ConfigError, StoreError
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT_LOCATION = ROOT / "alembic"
+from ips_jobs.store.database import check_sqlite_file
 
 
 def alembic_config(url: str) -> Config:
-    if not SCRIPT_LOCATION.is_dir():
-        raise ConfigError(f"migrations not found at {SCRIPT_LOCATION}; install with pip -e")
     config = Config()
-    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("script_location", str(resources.migrations_folder()))
     config.attributes["url"] = url
     return config
 
@@ -36,12 +33,21 @@ def _wrapped(url: str) -> Iterator[None]:
         backend = make_url(url).get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise ConfigError(f"IPS_DATABASE_URL: use sqlite or postgresql, not {backend}")
+        check_sqlite_file(url)
         yield
     except ArgumentError:
         raise ConfigError(f"IPS_DATABASE_URL: cannot parse {url!r}") from None
     except SQLAlchemyError as exc:
         reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
         raise StoreError(f"database error: {exc.__class__.__name__}: {reason}") from exc
+
+
+def migrate(url: str, report: Callable[[str], object]) -> None:
+    """Upgrades to the newest revision, telling `report` when there is something to do."""
+    current, head = current_revision(url), head_revision(url)
+    if current != head:
+        report(f"migrating the database from {current or 'empty'} to {head}")
+        upgrade(url)
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -1,11 +1,11 @@
-"""The IPS payload schema, read once from wsdl/ips-types.xsd: an lxml validator for request
-bodies and spyne ComplexModels (the typed mirror of every IPS type, in schema order)."""
+"""The IPS payload schema, read once from ips-types.xsd (shipped with the WSDLs): an lxml
+validator for request bodies and spyne ComplexModels (the typed mirror of every IPS type, in
+schema order)."""
 
 from __future__ import annotations
 
 import functools
 import threading
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -13,9 +13,9 @@ from spyne.model import ModelBase
 from spyne.model.complex import ComplexModel, ComplexModelBase
 from spyne.model.primitive import Boolean, DateTime, Double, Int, Long, Unicode
 
+from ips_jobs.resources import wsdl_folder
 from ips_jobs.wire.namespaces import CANONICAL_NS
 
-WSDL_DIR = Path(__file__).resolve().parents[2] / "wsdl"
 PLACEHOLDER_NS = "urn:ips-types"
 XSD = "http://www.w3.org/2001/XMLSchema"
 _PRIMITIVES: dict[str, type[ModelBase]] = {
@@ -32,7 +32,7 @@ _PRIMITIVES: dict[str, type[ModelBase]] = {
 def schema_text() -> bytes:
     """ips-types.xsd in the canonical namespace (bytes: safe to share between threads)."""
     return (
-        (WSDL_DIR / "ips-types.xsd")
+        (wsdl_folder() / "ips-types.xsd")
         .read_bytes()
         .replace(PLACEHOLDER_NS.encode(), CANONICAL_NS.encode())
     )

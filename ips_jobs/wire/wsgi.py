@@ -268,6 +268,7 @@ def _welcome(environ: dict[str, Any]) -> str:
         f"WSDL:          {base}{SERVICE_PATH}?wsdl\n"
         f"Per version:   {base}/scene7/webservice/IpsApi-<version>.wsdl "
         f"({', '.join(VERSIONS)}) and IpsApi.wsdl\n"
+        f"Dashboard:     {base}{CONTROL_PREFIX}/ (and the control API for tests under it)\n"
     )
 
 

@@ -99,8 +99,40 @@ def test_a_wrong_type_is_an_error_naming_the_key_and_the_file(
 def test_file_values_are_validated_like_the_others(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a TCP port"):
         Settings.load({}, write(tmp_path / "p.toml", "port = 70000\n"))
-    with pytest.raises(ConfigError, match="IPS_LOG_FORMAT"):
+    with pytest.raises(ConfigError, match=r"f\.toml: log_format: use text or json"):
         Settings.load({}, write(tmp_path / "f.toml", 'log_format = "xml"\n'))
+
+
+def test_an_error_names_the_setting_as_it_was_given(tmp_path: Path) -> None:
+    """A flag's error names the flag, a variable's the variable, a file's the file and key."""
+    config = write(tmp_path / "c.toml", "workers = 0\n")
+    cases: list[tuple[dict[str, str], Path | None, dict[str, object], str]] = [
+        ({}, None, {"port": 70000}, "--port: 70000 is not a TCP port"),
+        ({"IPS_PORT": "70000"}, None, {}, "IPS_PORT: 70000 is not a TCP port"),
+        ({}, config, {}, f"config file {config}: workers: must be at least 1"),
+        ({"IPS_WORKERS": "0"}, None, {"workers": 0}, "--workers: must be at least 1"),
+        ({"IPS_TIMEZONE": "Mars/Base"}, None, {}, "IPS_TIMEZONE: unknown time zone"),
+    ]
+    for env, file, flags, expected in cases:
+        with pytest.raises(ConfigError) as caught:
+            Settings.resolve(env, file, **flags)
+        assert caught.value.message.startswith(expected), (env, file, flags)
+
+
+def test_port_0_asks_for_a_free_port() -> None:
+    assert Settings.load({"IPS_PORT": "0"}).port == 0
+
+
+def test_run_seconds_by_type_names_the_known_job_types() -> None:
+    assert Settings.load({"IPS_RUN_SECONDS_BY_TYPE": "UrlUpload=5"}).durations() == {
+        "UrlUpload": 5.0
+    }
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({}, None, run_seconds_by_type="UrlUplaod=5")
+    assert caught.value.message.startswith(
+        "--run-seconds-by-type: unknown job type 'UrlUplaod' (known: AutomatedSetGeneration, "
+    )
+    assert "UrlUpload" in caught.value.message
 
 
 def test_a_missing_or_broken_file_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -65,7 +65,6 @@ def test_log_format_is_a_validated_setting() -> None:
     assert Settings.from_env({"IPS_LOG_FORMAT": "json"}).log_format == "json"
     with pytest.raises(ConfigError, match="IPS_LOG_FORMAT"):
         Settings.from_env({"IPS_LOG_FORMAT": "JSONL"})
-    assert logs.gunicorn_logger_class("json") is logs.JsonGunicornLogger
 
 
 def test_json_mode_logs_uncaught_exceptions_and_warnings(stderr: Callable[[], str]) -> None:

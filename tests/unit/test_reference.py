@@ -99,7 +99,7 @@ def test_every_setting_appears_with_its_variable() -> None:
 def test_descriptions_come_from_the_cli_help() -> None:
     rows = {row.field: row for row in reference.setting_rows()}
     assert rows["port"].flags == "--port"
-    assert rows["port"].description == "TCP port (default 8080)."
+    assert rows["port"].description == "TCP port; 0 picks a free one (default 8080)."
     assert "[env:" not in rows["port"].description
     assert "ips-jobs worker" in rows["run_seconds"].commands
 
