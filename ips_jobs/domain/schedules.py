@@ -1,9 +1,11 @@
-"""IPS `execSchedule` strings: standard 5-field cron, or Quartz-style seconds-first 6/7 fields.
+"""IPS `execSchedule` strings: Quartz-style, seconds first, whatever the field count.
 
-The documented example `00 00 00 * * ` is seconds-first with the day of week left out: a
-5-field string that is not valid standard cron is read that way. Quartz numbers weekdays
-1 (Sunday) to 7 (Saturday); they are translated to cron's 0-6. Fire times are computed by
-croniter in the server's time zone and returned in UTC.
+IPS's only documented example, `00 00 00 * * `, is `second minute hour day-of-month month`
+with the day of week left out, so 5 fields are read that way (day of week `?`), never as Unix
+cron: reading `00 00 05 * * ` as cron would fire monthly on the 5th instead of daily at 05:00.
+6 fields are Quartz, 7 Quartz with a year (`*` only). Quartz numbers weekdays 1 (Sunday) to
+7 (Saturday); they are translated to croniter's 0-6. Fire times are computed by croniter in
+the server's time zone and returned in UTC.
 """
 
 from __future__ import annotations
@@ -23,21 +25,22 @@ MAX_LENGTH = 200
 
 @dataclass(frozen=True)
 class Schedule:
+    """A parsed schedule: `cron` is the seconds-first 6-field form croniter reads."""
+
     text: str
     cron: str
-    seconds_first: bool
 
     def next_fire(self, after: datetime, zone: tzinfo) -> datetime:
         """The first fire time strictly after `after`, as aware UTC. As in cron, a fixed time
         in the hour repeated when clocks go back fires once; hourly or faster ones keep going."""
         start = after.astimezone(zone)
-        fires = croniter(self.cron, start, second_at_beginning=self.seconds_first)
-        minute, hour = self.cron.split()[1:3] if self.seconds_first else self.cron.split()[:2]
+        fires = croniter(self.cron, start, second_at_beginning=True)
+        minute, hour = self.cron.split()[1:3]
         wildcard = minute.startswith("*") or hour.startswith("*")
         while True:
             try:
                 fire = fires.get_next(datetime).astimezone(UTC)
-            except CroniterBadDateError:  # e.g. `0 0 31 2 *`, 31 February
+            except CroniterBadDateError:  # e.g. `0 0 0 31 2`, 31 February
                 raise InvalidParameter(FIELD, f"'{self.text}' never fires") from None
             if wildcard or not _repeated_wall_time(fire, zone):
                 return fire
@@ -50,17 +53,19 @@ def _repeated_wall_time(fire: datetime, zone: tzinfo) -> bool:
 
 
 def parse(text: str) -> Schedule:
+    """Reads `text` as IPS does: seconds first, 5 fields leaving out the day of week."""
     if len(text) > MAX_LENGTH:
         raise InvalidParameter(FIELD, f"a schedule is at most {MAX_LENGTH} characters")
     fields = text.split()
     if len(fields) == 5:
-        cron = " ".join(fields)
-        if croniter.is_valid(cron):
-            return Schedule(text, cron, seconds_first=False)
         return _quartz(text, [*fields, "?"])
     if len(fields) in (6, 7):
         return _quartz(text, fields)
-    raise InvalidParameter(FIELD, f"'{text}' is not a cron schedule (5, 6 or 7 fields)")
+    raise InvalidParameter(
+        FIELD,
+        f"'{text}' is not an IPS schedule: give 'second minute hour day-of-month month"
+        " [day-of-week [year]]'",
+    )
 
 
 def _quartz(text: str, fields: list[str]) -> Schedule:
@@ -73,8 +78,10 @@ def _quartz(text: str, fields: list[str]) -> Schedule:
     dow = "*" if dow == "?" else _quartz_weekdays(dow)
     cron = " ".join((seconds, minutes, hours, dom, month, dow))
     if not croniter.is_valid(cron, second_at_beginning=True):
-        raise InvalidParameter(FIELD, f"'{text}' is not a valid schedule")
-    return Schedule(text, cron, seconds_first=True)
+        raise InvalidParameter(
+            FIELD, f"'{text}' is not a valid schedule (second minute hour day-of-month month ...)"
+        )
+    return Schedule(text, cron)
 
 
 def _quartz_weekdays(field: str) -> str:
