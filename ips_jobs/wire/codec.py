@@ -16,7 +16,7 @@ from spyne.model.complex import ComplexModelBase
 from spyne.model.primitive import Boolean, DateTime, Double, Integer, Unicode
 
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, MissingParameter
-from ips_jobs.wire import schema
+from ips_jobs.wire import older, schema
 from ips_jobs.wire.namespaces import CANONICAL_NS
 
 #: Dates whose wall time is this far inside datetime's range survive any zone conversion.
@@ -46,16 +46,34 @@ def normalize(element: etree._Element, namespace: str) -> None:
         node.tag = f"{{{CANONICAL_NS}}}{node.tag[len(prefix) :]}"
 
 
-def read(operation: str, element: etree._Element) -> dict[str, Any]:
+def read(operation: str, element: etree._Element, namespace: str = CANONICAL_NS) -> dict[str, Any]:
     """Validates a canonical `<op>Param` against the schema, then reads it as plain data:
-    dicts of the members that were sent, lists for repeated ones, typed scalars."""
-    validator = schema.validator()
+    dicts of the members that were sent, lists for repeated ones, typed scalars. `namespace`
+    is the one the payload was sent in: the old shapes it had are read too (wire/older.py)."""
+    taken = older.take(operation, element, namespace)
     model = schema.param_type(operation)
+    _validate(schema.validator(), model, element)
+    data = _read(_shape(model), element)
+    for piece in taken:
+        if piece.name == older.VIDEO_PRESET:
+            _validate(older.validator(), None, piece.element)
+            value: Any = piece.element.text or ""
+        else:
+            piece_model = older.photoshop_type()
+            _validate(older.validator(), piece_model, piece.element)
+            value = _read(_shape(piece_model), piece.element)
+        older.put(data, piece, value)
+    return data
+
+
+def _validate(
+    validator: etree.XMLSchema, model: type[ComplexModelBase] | None, element: etree._Element
+) -> None:
+    """Raises the IPS error naming the first field that does not match the schema."""
     if not validator.validate(element):
         error = validator.error_log.filter_from_errors()[0]
-        parent = _parent_model(model, element, error.path)
+        parent = _parent_model(model, element, error.path) if model is not None else None
         raise _schema_error(error.message, parent, _siblings(element, error.path))
-    return _read(_shape(model), element)
 
 
 @dataclass(frozen=True)
@@ -248,6 +266,8 @@ class Writer:
     def __init__(self, namespace: str, zone: tzinfo) -> None:
         self.namespace = namespace
         self.zone = zone
+        #: Types written differently in this namespace (the old shapes of wire/older.py).
+        self.shapes = older.shape_writers(namespace)
 
     def element(
         self, name: str, model: type[ComplexModelBase], data: Mapping[str, Any]
@@ -259,6 +279,16 @@ class Writer:
     def _fill(
         self, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
     ) -> None:
+        shape = self.shapes.get(model.__type_name__)
+        if shape is None:
+            self.fill(parent, model, data)
+        else:
+            shape(self, parent, model, data)
+
+    def fill(
+        self, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
+    ) -> None:
+        """Writes `data`'s members as children of `parent`, in `model`'s order."""
         for name, member in model._type_info.items():
             value = data.get(name)
             if value is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ips_jobs.domain import defaults, handles
@@ -19,6 +20,11 @@ from ips_jobs.domain.jobs import (
 )
 
 Data = dict[str, Any]
+
+#: Company/expires, the instant the captured real getCompanyInfo answer holds
+#: (`2100-12-31T23:00:00.000-06:00`): no company expires here, and clients that read the
+#: element get a date, written like every other one in the server's time zone.
+COMPANY_EXPIRES = datetime(2101, 1, 1, 5, 0, tzinfo=UTC)
 
 
 def scheduled_job(job: ScheduledJob, style: HandleStyle) -> Data:
@@ -147,6 +153,7 @@ def company(found: Company, style: HandleStyle) -> Data:
         "companyHandle": handles.company(found.id, style),
         "name": found.name,
         "rootPath": found.root_path,
+        "expires": COMPANY_EXPIRES,
     }
 
 

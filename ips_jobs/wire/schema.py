@@ -48,13 +48,17 @@ _compiling = threading.Lock()
 
 
 def validator() -> etree.XMLSchema:
-    """One validator per thread (a validator's error log is its own), compiled one at a time:
-    libxml2 crashed when several threads compiled schemas at once."""
+    """One validator per thread (a validator's error log is its own)."""
     found = getattr(_local, "validator", None)
     if found is None:
-        with _compiling:
-            found = _local.validator = etree.XMLSchema(etree.fromstring(schema_text()))
+        found = _local.validator = compile_schema(schema_text())
     return found
+
+
+def compile_schema(text: bytes) -> etree.XMLSchema:
+    """Compiles one schema at a time: libxml2 crashed when several threads compiled at once."""
+    with _compiling:
+        return etree.XMLSchema(etree.fromstring(text))
 
 
 class _Builder:
@@ -116,3 +120,8 @@ def return_type(operation: str) -> type[ComplexModelBase]:
 
 def named_type(name: str) -> type[ComplexModelBase]:
     return _builder().named_type(name)
+
+
+def fragment_type(document: etree._Element, name: str) -> type[ComplexModelBase]:
+    """A named type of another small schema in the same style (wire/older.py's old shapes)."""
+    return _Builder(document).named_type(name)

@@ -65,7 +65,7 @@ class Dispatcher:
             namespace = qname.namespace or ""
             caller = self.service.login(creds.user, creds.password, operation)
             codec.normalize(request.body, namespace)
-            params = codec.read(operation, request.body)
+            params = codec.read(operation, request.body, namespace)
             injected = self._inject(operation, params, soap_ns, creds)
             if injected is not None:
                 return injected
