@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -44,8 +45,13 @@ def parts(settings: Settings, clock: Clock | None = None) -> Parts:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.threads)
     repository = SqlJobRepository(database)
-    service = JobService(repository, clock, PasswordChecker(), ZoneInfo(settings.timezone))
-    return Parts(database, repository, service, Admin(repository, clock))
+    return Parts(database, repository, _jobs(settings, repository, clock), Admin(repository, clock))
+
+
+def _jobs(settings: Settings, repository: SqlJobRepository, clock: Clock) -> JobService:
+    return JobService(
+        repository, clock, PasswordChecker(), ZoneInfo(settings.timezone), socket.gethostname()
+    )
 
 
 def prepare(settings: Settings) -> None:
@@ -58,8 +64,13 @@ def prepare(settings: Settings) -> None:
 
 
 def controls(settings: Settings, database: Database, clock: Clock) -> Controls:
+    repository = SqlJobRepository(database)
     return Controls(
-        ControlStore(database), SqlJobRepository(database), clock, settings.heartbeat_timeout
+        ControlStore(database),
+        repository,
+        clock,
+        settings.heartbeat_timeout,
+        _jobs(settings, repository, clock),
     )
 
 

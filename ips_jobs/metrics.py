@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ips_jobs.clock import Clock
@@ -206,12 +206,9 @@ class DatabaseGauges:
 
     def snapshot(self) -> Snapshot:
         now = self.clock.now()
-        due = or_(
-            and_(
-                scheduled_jobs.c.next_fire_time <= now,
-                scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
-            ),
-            scheduled_jobs.c.execute_requested_at.is_not(None),
+        due = and_(
+            scheduled_jobs.c.next_fire_time <= now,
+            scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
         )
         fresh = now - timedelta(seconds=self.heartbeat_timeout)
         runs: dict[tuple[str, str], int] = {}

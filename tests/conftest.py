@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, TypeVar
 import pytest
 import requests
 from lxml import etree
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress
@@ -29,6 +29,7 @@ from ips_jobs.domain.passwords import hash_password
 from ips_jobs.store import migrations
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
+from ips_jobs.store.tables import scheduled_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -283,6 +284,19 @@ def make_account(repository: SqlJobRepository, role: str = "IpsUser") -> Account
     company = repository.add_company(f"Company {suffix}", datetime.now(UTC))
     user = repository.add_user(f"user-{suffix}@example.test", _password_hash(), role, [company.id])
     return Account(company.id, company.name, user.id, user.email, PASSWORD)
+
+
+def stored_jobs(repository: SqlJobRepository, company_id: int) -> list[tuple[Any, ...]]:
+    """Every job stored for the company, those that fired included (getScheduledJobs lists
+    only what is still scheduled): to check that a refused request stored nothing."""
+    columns = (scheduled_jobs.c.id, scheduled_jobs.c.name, scheduled_jobs.c.trigger_state)
+    with repository.db.read() as conn:
+        rows = conn.execute(
+            select(*columns)
+            .where(scheduled_jobs.c.company_id == company_id)
+            .order_by(scheduled_jobs.c.id)
+        )
+        return [tuple(row) for row in rows]
 
 
 @pytest.fixture

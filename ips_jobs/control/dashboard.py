@@ -611,8 +611,13 @@ def render_page(s: Snapshot) -> str:
     sections = render_sections(s)
     forms = {"rules": rule_form(), "controls": control_form()}
     journal_tools = button("clear journal", "clear-journal")
+    filters = {
+        "scheduled": '<input type="search" class="filter" data-filter="scheduled" '
+        'placeholder="filter by name, handle, company, type…" aria-label="filter scheduled jobs">'
+    }
     body = "".join(
         f'<section id="{name}">'
+        f"{filters.get(name, '')}"
         f'<div class="section-body" data-section="{name}">{sections[name]}</div>'
         f"{forms.get(name, '')}"
         f"{journal_tools if name == 'journal' else ''}"
@@ -709,6 +714,7 @@ form.inline { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center
   margin-top: 6px; padding: 6px 8px; background: var(--head); border: 1px solid var(--line); }
 form.inline input:not([type=checkbox]) { width: 120px; }
 input, select { font: inherit; font-size: 12px; }
+input.filter { float: right; width: 22em; }
 section > button { margin-top: 6px; }
 .bodies { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
 pre { margin: 0; padding: 6px; background: #fff; border: 1px solid var(--line);
@@ -770,6 +776,7 @@ SCRIPT = """
         el.innerHTML = html;
         shown[name] = html;
       });
+      filter();
       live(true, "updated " + data.time);
     } catch (err) {
       live(false, String(err));
@@ -874,6 +881,21 @@ SCRIPT = """
         if (ok) form.reset();
       });
     }
+  });
+
+  // Hides the rows of a filtered table that do not hold the filter's text.
+  function filter() {
+    document.querySelectorAll("input[data-filter]").forEach(function (input) {
+      var needle = input.value.trim().toLowerCase();
+      var rows = document.querySelectorAll(
+        '[data-section="' + input.dataset.filter + '"] tbody tr:not(.empty)');
+      rows.forEach(function (row) {
+        row.hidden = needle !== "" && row.textContent.toLowerCase().indexOf(needle) < 0;
+      });
+    });
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("input[data-filter]")) filter();
   });
 
   document.addEventListener("visibilitychange", function () {

@@ -15,6 +15,7 @@ from ips_jobs.domain.control import FaultRule, RunControl, Target
 from ips_jobs.domain.handles import DefinitionRef
 from ips_jobs.domain.jobs import JOB_TYPES, Run
 from ips_jobs.domain.ports import RunQuery
+from ips_jobs.domain.service import JobService
 from ips_jobs.errors import InvalidParameter, NotFound
 from ips_jobs.store.control import ControlStore
 from ips_jobs.store.repository import SqlJobRepository
@@ -30,6 +31,7 @@ class Controls:
     repository: SqlJobRepository
     clock: Clock
     heartbeat_timeout: float
+    jobs: JobService
 
     # -- health ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -174,7 +176,7 @@ class Controls:
         job = self.repository.scheduled_job(ref.company_id, ref.name)
         if job is None:
             raise NotFound("handle", handle)
-        self.repository.request_execute(job.id, self.clock.now())
+        self.jobs.execute(job)
 
     def _active_runs(self, handle: str) -> Sequence[Run]:
         ref = handles.parse_job(handle, "handle")

@@ -31,12 +31,6 @@ def fire(job: ScheduledJob, now: datetime, zone: tzinfo, server_name: str) -> Fi
     return Firing(new_run(job, job.next_fire_time, now, zone, server_name), state, next_fire)
 
 
-def execute_now(job: ScheduledJob, now: datetime, zone: tzinfo, server_name: str) -> Run:
-    """executeJob: one extra run, whatever the trigger's state; the schedule is unchanged."""
-    assert job.execute_requested_at is not None
-    return new_run(job, job.execute_requested_at, now, zone, server_name)
-
-
 def run_name(job_name: str, fire_time: datetime, zone: tzinfo) -> str:
     """IPS names a run `<jobName>_<yyyy-MM-dd-HH:mm:ss.SSS>` in the server's zone."""
     local = fire_time.astimezone(zone)

@@ -111,7 +111,6 @@ class ScheduledJob:
     next_fire_time: datetime | None
     trigger_state: TriggerState
     created_at: datetime
-    execute_requested_at: datetime | None = None
     notify_email: str | None = None
     submit_user_id: int | None = None
 
@@ -183,6 +182,8 @@ class Run:
     advance_to: int | None = None
     advance_outcome: str | None = None
     injected: dict[str, Any] | None = None
+    #: Set by pauseJob: the engine holds the run's progress until resumeJob clears it.
+    paused_at: datetime | None = None
 
     @property
     def type(self) -> str:

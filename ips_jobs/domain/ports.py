@@ -3,7 +3,7 @@ every method is one transaction, and no storage exception crosses this line."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +19,9 @@ from ips_jobs.domain.jobs import (
     TriggerState,
     User,
 )
+
+#: Makes the run a scheduled job starts at a fire time (see firing.new_run).
+RunMaker = Callable[[ScheduledJob, datetime], Run]
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,26 @@ class JobRepository(Protocol):
     def has_users(self) -> bool: ...
 
     # scheduled jobs
-    def add_scheduled_job(self, spec: JobSpec) -> ScheduledJob:
-        """Raises NameInUse when the company already has a live job of that name."""
+    def add_scheduled_job(self, spec: JobSpec, fire_now: RunMaker | None = None) -> ScheduledJob:
+        """Raises NameInUse when the company already has a live job of that name. With
+        `fire_now` the job, which has no future fire time, is stored fired (Complete: its name
+        is free again) with the run `fire_now` makes at its fire time, in one transaction."""
+        ...
+
+    def add_job_run(self, job: ScheduledJob, make: RunMaker, fire_time: datetime) -> Run:
+        """Stores the run `make` makes of `job` (executeJob); if the run's name is taken
+        (two starts in one millisecond), a millisecond later."""
         ...
 
     def scheduled_jobs(
         self, company_ids: Collection[int], name: str | None = None
-    ) -> Sequence[ScheduledJob]: ...
+    ) -> Sequence[ScheduledJob]:
+        """What is scheduled: jobs that have not fired for good (not Complete)."""
+        ...
 
-    def scheduled_job(self, company_id: int, name: str) -> ScheduledJob | None: ...
+    def scheduled_job(self, company_id: int, name: str) -> ScheduledJob | None:
+        """The live job of that name, else the last one of that name that fired."""
+        ...
 
     def set_trigger_state(
         self, job_id: int, expected: Collection[TriggerState], new: TriggerState
@@ -85,10 +99,17 @@ class JobRepository(Protocol):
         """Changes the state only from one of `expected`; False when it was not."""
         ...
 
-    def request_execute(self, job_id: int, at: datetime) -> None: ...
+    def hold_runs(self, query: RunQuery, at: datetime) -> int:
+        """pauseJob: the engine holds the progress of the active runs `query` names."""
+        ...
 
-    def delete_scheduled_job(self, job_id: int, now: datetime) -> None:
-        """Removes the schedule and asks its active runs to stop."""
+    def release_runs(self, query: RunQuery) -> int:
+        """resumeJob: their progress moves on again."""
+        ...
+
+    def delete_scheduled_job(self, company_id: int, name: str, now: datetime) -> None:
+        """Removes the job of that name (the live one and those that fired) and asks its
+        active runs to stop."""
         ...
 
     # runs and logs

@@ -9,7 +9,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ips_jobs.clock import Clock
-from ips_jobs.domain import access, constants, defaults, handles, schedules, states, validation
+from ips_jobs.domain import (
+    access,
+    constants,
+    defaults,
+    firing,
+    handles,
+    schedules,
+    states,
+    validation,
+)
 from ips_jobs.domain.handles import DefinitionRef, RunRef
 from ips_jobs.domain.jobs import (
     AssetLog,
@@ -22,7 +31,7 @@ from ips_jobs.domain.jobs import (
     User,
 )
 from ips_jobs.domain.passwords import PasswordChecker
-from ips_jobs.domain.ports import JobRepository, LogPage, RunQuery
+from ips_jobs.domain.ports import JobRepository, LogPage, RunMaker, RunQuery
 from ips_jobs.domain.states import TriggerEvent
 from ips_jobs.errors import (
     IllegalRequestUser,
@@ -42,11 +51,14 @@ class JobService:
         clock: Clock,
         passwords: PasswordChecker,
         time_zone: ZoneInfo,
+        server_name: str,
     ) -> None:
         self.repository = repository
         self.clock = clock
         self.passwords = passwords
         self.time_zone = time_zone
+        #: What the runs started here (not by the engine) report as their serverName.
+        self.server_name = server_name
 
     # -- who is calling -------------------------------------------------------------------
     def login(self, email: str | None, password: str | None, operation: str) -> User:
@@ -111,7 +123,10 @@ class JobService:
         job_types: Mapping[str, Detail | None],
         request_locale: str | None = None,
     ) -> ScheduledJob:
-        """A job without a `locale` of its own takes the request's, else the server default."""
+        """A job without a `locale` of its own takes the request's, else the server default.
+        A job with no future fire time (no execTime and no execSchedule, or an execTime that
+        has passed) starts its run here, in the same transaction, and frees its name at once:
+        whether a name is taken never depends on how far the engine has got."""
         company_id = self._company_id(caller, company_handle)
         name = validation.job_name(job_name)
         kind, detail = validation.one_job_type(job_types)
@@ -143,7 +158,14 @@ class JobService:
             next_fire_time=next_fire,
             created_at=now,
         )
-        return self.repository.add_scheduled_job(spec)
+        fires_now = exec_schedule is None and next_fire <= now
+        return self.repository.add_scheduled_job(spec, self._run_maker(now) if fires_now else None)
+
+    def _run_maker(self, now: datetime) -> RunMaker:
+        def make(job: ScheduledJob, fire_time: datetime) -> Run:
+            return firing.new_run(job, fire_time, now, self.time_zone, self.server_name)
+
+        return make
 
     # -- queries --------------------------------------------------------------------------
     def scheduled_jobs(
@@ -164,7 +186,9 @@ class JobService:
                 return []
             name = ref.name
             found = self.repository.scheduled_jobs(company_ids, name)
-            if not found:
+            # A job that has fired for good is no longer scheduled; one never submitted is
+            # not found.
+            if not found and not any(self.repository.scheduled_job(c, name) for c in company_ids):
                 raise NotFound("jobHandle", job_handle)
             return found
         return self.repository.scheduled_jobs(company_ids, name)
@@ -203,7 +227,8 @@ class JobService:
             started_from=start_date,
             started_until=end_date,
         )
-        descending = sort_direction != "Ascending" if sort_by else True
+        # Without sortBy the logs come in date order, in sortDirection's direction.
+        descending = sort_direction != "Ascending"
         return self.repository.runs(query, sort_by or "StartDate", descending, limit)
 
     def job_log_details(
@@ -221,8 +246,7 @@ class JobService:
         if not company_handle:
             raise MissingParameter("companyHandle")
         query = self._run_query(caller, company_handle, job_handle, original_name)
-        for log_type in log_types or ():
-            validation.one_of(log_type, constants.LOG_TYPES, "logTypeArray")
+        # A log type IPS does not know is a filter that matches nothing, as on IPS.
         validation.optional_one_of(sort_by, constants.DETAIL_SORT_FIELDS, "sortBy")
         validation.optional_one_of(sort_direction, constants.SORT_DIRECTIONS, "sortDirection")
         page = LogPage(
@@ -250,14 +274,22 @@ class JobService:
             raise WrongState(f"Job '{job_handle}' is not running")
 
     def pause_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
-        self._trigger(caller, company_handle, job_handle, TriggerEvent.PAUSE)
+        """Pauses the job's future fire times and holds the progress of its runs in progress
+        (a run handle: that run alone); a job with nothing to pause is paused all the same."""
+        self._pause_or_resume(caller, company_handle, job_handle, TriggerEvent.PAUSE)
 
     def resume_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
-        self._trigger(caller, company_handle, job_handle, TriggerEvent.RESUME)
+        self._pause_or_resume(caller, company_handle, job_handle, TriggerEvent.RESUME)
 
-    def execute_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
+    def execute_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> Run:
+        """One more run of the job, now, whatever its trigger's state; stored before the call
+        returns, so that a stopJob right after finds it."""
         job = self._scheduled(caller, company_handle, job_handle)
-        self.repository.request_execute(job.id, self.clock.now())
+        return self.execute(job)
+
+    def execute(self, job: ScheduledJob) -> Run:
+        now = self.clock.now()
+        return self.repository.add_job_run(job, self._run_maker(now), now)
 
     def delete_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
         company_id = self._company_id(caller, company_handle)
@@ -265,25 +297,37 @@ class JobService:
         if isinstance(ref, RunRef):
             self.stop_job(caller, company_handle, job_handle)
             return
-        job = self.repository.scheduled_job(company_id, ref.name)
-        if job is None:
+        if self.repository.scheduled_job(company_id, ref.name) is None:
             raise NotFound("jobHandle", str(job_handle))
-        self.repository.delete_scheduled_job(job.id, self.clock.now())
+        self.repository.delete_scheduled_job(company_id, ref.name, self.clock.now())
 
     # -- helpers --------------------------------------------------------------------------
-    def _trigger(
+    def _pause_or_resume(
         self,
         caller: User,
         company_handle: str | None,
         job_handle: str | None,
         event: TriggerEvent,
     ) -> None:
-        job = self._scheduled(caller, company_handle, job_handle)
-        target = states.trigger_target(job.trigger_state, event)
-        if not self.repository.set_trigger_state(
-            job.id, states.trigger_sources(event, target), target
-        ):
-            raise WrongState(f"Job '{job.name}' changed state; try again")
+        company_id = self._company_id(caller, company_handle)
+        ref = self._job_ref(job_handle, company_id)
+        runs = _query_for(ref, [company_id], active_only=True)
+        if isinstance(ref, RunRef):
+            if not self.repository.runs(replace(runs, active_only=False)):
+                raise NotFound("jobHandle", str(job_handle))
+        else:
+            job = self.repository.scheduled_job(company_id, ref.name)
+            if job is None:
+                raise NotFound("jobHandle", str(job_handle))
+            target = states.trigger_target(job.trigger_state, event)
+            if target is not job.trigger_state and not self.repository.set_trigger_state(
+                job.id, states.trigger_sources(event, target), target
+            ):
+                raise WrongState(f"Job '{job.name}' changed state; try again")
+        if event is TriggerEvent.PAUSE:
+            self.repository.hold_runs(runs, self.clock.now())
+        else:
+            self.repository.release_runs(runs)
 
     def _scheduled(
         self, caller: User, company_handle: str | None, job_handle: str | None

@@ -47,6 +47,11 @@ TRIGGER_TRANSITIONS: dict[tuple[TriggerState, TriggerEvent], TriggerState] = {
     (TriggerState.PAUSED, TriggerEvent.PAUSE): TriggerState.PAUSED,
     (TriggerState.PAUSED, TriggerEvent.RESUME): TriggerState.NORMAL,
     (TriggerState.NORMAL, TriggerEvent.RESUME): TriggerState.NORMAL,
+    # Pausing a job holds its runs too: a job with no future fire time (Complete) or one whose
+    # run is in progress (Blocked) keeps its trigger state, and the call still succeeds.
+    (TriggerState.COMPLETE, TriggerEvent.PAUSE): TriggerState.COMPLETE,
+    (TriggerState.COMPLETE, TriggerEvent.RESUME): TriggerState.COMPLETE,
+    (TriggerState.BLOCKED, TriggerEvent.RESUME): TriggerState.BLOCKED,
 }
 
 

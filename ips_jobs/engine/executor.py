@@ -19,6 +19,8 @@ log = logging.getLogger("ips_jobs.engine")
 STOPPED_MESSAGE = "Job was stopped by request"
 ADVANCED_FAILURE = "The job was ended with a failure through the control API"
 RECOVERED_MESSAGE = "The server stopped while the job was running; the job did not finish"
+#: How often a run that pauseJob holds is looked at again, for a resumeJob.
+HOLD_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,11 @@ class Durations:
 @dataclass(frozen=True)
 class Later:
     """A run's next step is due in `seconds`. `run` has its step moved on, which is all a
-    routine step needs; its progress fields are stale (stop and fail read the run again)."""
+    routine step needs; its progress fields are stale (stop and fail read the run again).
+    `seconds` None: a manual run, still ours but with no step due until it is asked to
+    advance or stop (so a graceful stop still ends it)."""
 
-    seconds: float
+    seconds: float | None
     run: Run
 
 
@@ -80,15 +84,20 @@ class Executor:
             elif run.advance_outcome == "success":
                 self._finish(run, plan, remaining)
             elif run.manual:
-                self._manual(run, plan)
+                if self._manual(run, plan):
+                    after[run.id] = Later(None, run)
+            elif run.paused_at is not None:
+                after[run.id] = Later(HOLD_SECONDS, run)
             elif self.durations.of(run) <= 0 or len(remaining) <= 1:
-                routine.append((run, plan, self._ending(run, plan, remaining)))
+                write = self._ending(run, plan, remaining)
+                routine.append((run, plan, replace(write, routine=True)))
             else:
-                routine.append((run, plan, self._step(run, plan, remaining[0])))
+                write = self._step(run, plan, remaining[0])
+                routine.append((run, plan, replace(write, routine=True)))
         written = self.store.write(self.process_id, [write for _, _, write in routine])
         for run, plan, write in routine:
             if run.id not in written:
-                self._after_refusal(run.id)
+                after[run.id] = self._after_refusal(run.id)
             elif write.end:
                 self._ended(run, plan)
             else:
@@ -106,9 +115,10 @@ class Executor:
             plan = self._plans[run.id] = self.planner.plan(run)
         return plan
 
-    def _manual(self, run: Run, plan: Plan) -> None:
+    def _manual(self, run: Run, plan: Plan) -> bool:
         """A run in manual mode makes its first step, then only moves when advanced: through
-        every step up to the progress asked for (never the last one; that takes an outcome)."""
+        every step up to the progress asked for (never the last one; that takes an outcome).
+        False when the store refused a step (the run was stopped meanwhile, or is not ours)."""
         target = run.advance_to if run.advance_to is not None else 0
         current = run
         while current.step < len(plan.steps) - 1 and (
@@ -116,10 +126,11 @@ class Executor:
         ):
             if not self._save(current, plan, plan.steps[current.step]):
                 self._after_refusal(run.id)
-                return
+                return False
             current = replace(current, step=current.step + 1, advance_to=None)
         if run.advance_to is not None and current.step == run.step:
             self.store.clear_advance(run.id)
+        return True
 
     def _save(self, run: Run, plan: Plan, step: Step) -> bool:
         return run.id in self.store.write(self.process_id, [self._step(run, plan, step)])
@@ -191,11 +202,17 @@ class Executor:
         metrics.run_ended(run, "fatal" if plan.fatal else "done")
         log.info("run %s (%s) done", run.id, run.name)
 
-    def _after_refusal(self, run_id: int) -> None:
-        """The store refused a write: the run was stopped meanwhile (or is not ours)."""
+    def _after_refusal(self, run_id: int) -> Later | None:
+        """The store refused a write: the run was stopped or paused meanwhile (or is not
+        ours). A paused run is held: it is looked at again shortly."""
         current = self.store.run(run_id)
-        if current is not None and current.state is RunState.STOPPING:
+        if current is None:
+            return None
+        if current.state is RunState.STOPPING:
             self.stop(current, self.planner.plan(current))
+        elif current.state is RunState.RUNNING and current.paused_at is not None:
+            return Later(HOLD_SECONDS, current)
+        return None
 
     def _update(self, run: Run, plan: Plan, step: Step) -> RunUpdate:
         return RunUpdate(

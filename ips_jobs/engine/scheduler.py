@@ -217,8 +217,13 @@ class Engine:
                 self.executor.forget(run_id)
                 self._in_flight.discard(run_id)
                 self._requested.discard(run_id)
+            elif later.seconds is None:
+                # a manual run waits for its next request; it stays in flight, so that
+                # stop() ends it like any unfinished run instead of leaving it Running
+                self._requested.discard(run_id)
             else:
-                self._known[run_id] = later.run
+                if later.run.paused_at is None:  # a held run is read again, for a resume
+                    self._known[run_id] = later.run
                 self._due_at(now + timedelta(seconds=later.seconds), run_id)
         for gone in ids:  # deleted meanwhile
             self.executor.forget(gone)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -92,8 +92,6 @@ class EngineStore:
         dialect = database.sql_dialect
         self._insert_run: DriverStatement | None = None
         self._due_by_time = DriverStatement(_due_by_time(), dialect)
-        self._due_by_request = DriverStatement(_due_by_request(), dialect)
-        self._executed = DriverStatement(_EXECUTED, dialect)
         self._fired = DriverStatement(_FIRED, dialect)
         self._save_step = DriverStatement(_run_update("step"), dialect)
         self._end_run = DriverStatement(_run_update("state", "end_date", "fatal_error"), dialect)
@@ -130,39 +128,26 @@ class EngineStore:
         then changes each schedule only if it is still as read (a pauseJob or deleteJob in
         between wins; so does another engine on PostgreSQL): SQLite's write lock, which every
         submitJob waits for, is held for the writes alone."""
-        asked = [
-            (self._due_by_request, {"long_ago": _LONG_AGO, "limit": limit}),
-            (self._due_by_time, {"now": now, "limit": limit}),
-        ]
+        due = self._due_by_time
         with self.db.checked_read() as c:
-            found = [(statement, statement.rows(c, statement.args(a))) for statement, a in asked]
-        rows = {row["id"]: row for statement, raw in found for row in statement.records(raw)}
-        firings: list[tuple[DriverStatement, Any, Any]] = []
+            rows = due.records(due.rows(c, due.args({"now": now, "limit": limit})))
+        firings: list[tuple[Any, Any]] = []
         # In id order: PostgreSQL engines firing the same schedules then lock them in the same
         # order, and one waits for the other instead of deadlocking.
-        for row in sorted(rows.values(), key=lambda row: row["id"]):
+        for row in sorted(rows, key=lambda row: row["id"]):
             job = scheduled_from_row(row)
-            if job.execute_requested_at is not None:
-                run = firing.execute_now(job, now, zone, server_name)
-                guard = {"b_id": job.id, "was_requested": job.execute_requested_at}
-                firings.append((self._executed, self._executed.args(guard), self._new_run(run)))
-            if (
-                job.trigger_state is TriggerState.NORMAL
-                and job.next_fire_time is not None
-                and job.next_fire_time <= now
-            ):
-                fire = firing.fire(job, now, zone, server_name)
-                guard = {
-                    "b_id": job.id,
-                    "was_due": job.next_fire_time,
-                    "trigger_state": fire.trigger_state.value,
-                    "next_fire_time": fire.next_fire_time,
-                }
-                firings.append((self._fired, self._fired.args(guard), self._new_run(fire.run)))
+            fire = firing.fire(job, now, zone, server_name)
+            guard = {
+                "b_id": job.id,
+                "was_due": job.next_fire_time,
+                "trigger_state": fire.trigger_state.value,
+                "next_fire_time": fire.next_fire_time,
+            }
+            firings.append((self._fired.args(guard), self._new_run(fire.run)))
         if not firings:
             return 0
         with self.db.checked_write() as c:
-            new_runs = [run for statement, guard, run in firings if statement.one(c, guard)]
+            new_runs = [run for guard, run in firings if self._fired.one(c, guard)]
             # A fire time that already has its run (another engine fired it) makes none.
             return self._insert_run.many(c, new_runs) if new_runs else 0
 
@@ -233,14 +218,15 @@ class EngineStore:
         """Saves steps of runs still running for us, and ends runs that may end
         (`process_id` None: runs nobody claimed, stopped before they started), all in one
         transaction; the ids of the runs written. An ended run leaves its last log rows and
-        unblocks its recurring schedule."""
+        unblocks its recurring schedule. A held (paused) run takes no routine step."""
         if not writes:
             return set()
         prepared = [(write, self._driver_args(write)) for write in writes]
         with self.db.checked_write() as c:
-            current = dict(
-                c.execute(
-                    select(job_runs.c.id, job_runs.c.state)
+            current = {
+                run_id: (state, paused_at is not None)
+                for run_id, state, paused_at in c.execute(
+                    select(job_runs.c.id, job_runs.c.state, job_runs.c.paused_at)
                     .where(
                         job_runs.c.id.in_([w.run.id for w in writes]),
                         _owned_by(process_id),
@@ -248,11 +234,13 @@ class EngineStore:
                     )
                     .with_for_update()
                 ).all()
-            )
+            }
             done = [
                 (w, args)
                 for w, args in prepared
-                if w.run.id in current and (w.end or current[w.run.id] == RunState.RUNNING.value)
+                if w.run.id in current
+                and (w.end or current[w.run.id][0] == RunState.RUNNING.value)
+                and not (w.routine and current[w.run.id][1])
             ]
             self._save_step.many(c, [args.run for w, args in done if not w.end])
             self._end_run.many(c, [args.run for w, args in done if w.end])
@@ -324,15 +312,6 @@ class EngineStore:
 
 #: A schedule's executeJob request is taken, if it is still the one read (`was_requested`).
 #: RETURNING, so that the driver says whether a row matched.
-_EXECUTED = (
-    update_(scheduled_jobs)
-    .where(
-        scheduled_jobs.c.id == bindparam("b_id"),
-        scheduled_jobs.c.execute_requested_at == bindparam("was_requested", type_=UtcDateTime()),
-    )
-    .values(execute_requested_at=None)
-    .returning(scheduled_jobs.c.id)
-)
 #: A schedule fired, if it is still due as read (Normal, at `was_due`).
 _FIRED = (
     update_(scheduled_jobs)
@@ -408,34 +387,12 @@ class StepWrite:
     details: Sequence[LogDetail]
     end: bool = False
     fatal: bool = False
-
-
-#: "IS NOT NULL" as a range, so that SQLite searches the index instead of scanning.
-_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+    #: A step of the run's plan (not a stop or a failure): a run that pauseJob holds makes none.
+    routine: bool = False
 
 
 def _due_by_time() -> Any:
     """Schedules whose fire time has come (Normal ones only)."""
-    return _due(
-        (
-            scheduled_jobs.c.next_fire_time <= bindparam("now", type_=UtcDateTime()),
-            scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
-        ),
-        scheduled_jobs.c.next_fire_time,
-    )
-
-
-def _due_by_request() -> Any:
-    """Schedules with an executeJob request."""
-    return _due(
-        (scheduled_jobs.c.execute_requested_at > bindparam("long_ago", type_=UtcDateTime()),),
-        scheduled_jobs.c.execute_requested_at,
-    )
-
-
-def _due(where: Sequence[Any], order: Any) -> Any:
-    # Two queries, not one with OR: each can then walk its own index (an OR made SQLite
-    # scan every schedule ever submitted, on every turn).
     return (
         select(
             scheduled_jobs,
@@ -444,8 +401,11 @@ def _due(where: Sequence[Any], order: Any) -> Any:
         )
         .join(users, users.c.id == scheduled_jobs.c.submit_user_id)
         .join(_notify, _notify.c.id == scheduled_jobs.c.email_user_id)
-        .where(*where)
-        .order_by(order, scheduled_jobs.c.id)
+        .where(
+            scheduled_jobs.c.next_fire_time <= bindparam("now", type_=UtcDateTime()),
+            scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,
+        )
+        .order_by(scheduled_jobs.c.next_fire_time, scheduled_jobs.c.id)
         .limit(bindparam("limit", type_=Integer))
     )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ips_jobs.domain import states
@@ -39,7 +41,7 @@ from ips_jobs.domain.jobs import (
     TriggerState,
     User,
 )
-from ips_jobs.domain.ports import LogPage, RunQuery
+from ips_jobs.domain.ports import LogPage, RunMaker, RunQuery
 from ips_jobs.domain.states import RunEvent
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.change_cache import ChangeCache
@@ -56,6 +58,8 @@ from ips_jobs.store.tables import (
 )
 
 _ACTIVE_STATES = sorted(states.ACTIVE_RUN_STATES)
+#: How many later milliseconds a run started at once tries when its name is taken.
+_RUN_NAME_TRIES = 1000
 COUNT_COLUMNS = {
     "file_success": "file_success_count",
     "file_error": "file_error_count",
@@ -87,6 +91,9 @@ class SqlJobRepository:
         self._insert_scheduled = DriverStatement(
             insert_row(scheduled_jobs).returning(scheduled_jobs.c.id), database.sql_dialect
         )
+        insert_ = sqlite_insert if database.is_sqlite else postgresql_insert
+        #: A new run, or nothing when its name (or its job's fire time) is taken already.
+        self._insert_new_run = insert_(job_runs).on_conflict_do_nothing().returning(job_runs.c.id)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -109,6 +116,8 @@ class SqlJobRepository:
             values["id"] = company_id
 
         def conflict(_exc: IntegrityError) -> Exception:
+            if company_id is None:
+                return ApiError(f"Company name '{name}' is already in use.")
             return ApiError(f"Company name '{name}' or id {company_id} is already in use.")
 
         with self._writing(conflict) as c:
@@ -181,7 +190,10 @@ class SqlJobRepository:
             return c.execute(select(users.c.id).limit(1)).first() is not None
 
     # -- scheduled jobs -------------------------------------------------------------------
-    def add_scheduled_job(self, spec: JobSpec) -> ScheduledJob:
+    def add_scheduled_job(self, spec: JobSpec, fire_now: RunMaker | None = None) -> ScheduledJob:
+        """With `fire_now`, the job is stored already fired (Complete, which frees its name)
+        together with the run that `fire_now` makes, in one transaction. It is inserted live
+        first all the same, so that a live job of that name refuses it."""
         values = {
             "company_id": spec.company_id,
             "name": spec.name,
@@ -199,16 +211,49 @@ class SqlJobRepository:
             "created_at": spec.created_at,
         }
         args = self._insert_scheduled.args(values)
+
+        def insert(c: Connection) -> ScheduledJob:
+            new_id = int(self._insert_scheduled.one(c, args))
+            job = scheduled_from_row(
+                {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
+            )
+            if fire_now is None:
+                return job
+            c.execute(
+                update(scheduled_jobs)
+                .where(scheduled_jobs.c.id == new_id)
+                .values(trigger_state=TriggerState.COMPLETE.value, next_fire_time=None)
+            )
+            self._start_run(c, job, fire_now, spec.next_fire_time or spec.created_at)
+            return replace(job, trigger_state=TriggerState.COMPLETE, next_fire_time=None)
+
         with _checked(lambda _e: NameInUse(spec.name)):
-            new_id = int(self.db.write_together(lambda c: self._insert_scheduled.one(c, args)))
-        return scheduled_from_row(
-            {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
-        )
+            return self.db.write_together(insert)
+
+    def add_job_run(self, job: ScheduledJob, make: RunMaker, fire_time: datetime) -> Run:
+        with self._writing() as c:
+            return self._start_run(c, job, make, fire_time)
+
+    def _start_run(
+        self, c: Connection, job: ScheduledJob, make: RunMaker, fire_time: datetime
+    ) -> Run:
+        """Inserts the run `make` makes of `job`. IPS names runs after their fire time to the
+        millisecond: when that name is taken (the same job started twice in a millisecond),
+        the run takes the next free millisecond."""
+        for tried in range(_RUN_NAME_TRIES):
+            run = make(job, fire_time + timedelta(milliseconds=tried))
+            new_id = c.execute(self._insert_new_run.values(run_values(run))).scalar_one_or_none()
+            if new_id is not None:
+                return replace(run, id=new_id)
+        raise StoreError(f"no free run name for job '{job.name}'")
 
     def scheduled_jobs(
         self, company_ids: Collection[int], name: str | None = None
     ) -> Sequence[ScheduledJob]:
-        where = [scheduled_jobs.c.company_id.in_(list(company_ids))]
+        where = [
+            scheduled_jobs.c.company_id.in_(list(company_ids)),
+            scheduled_jobs.c.trigger_state != TriggerState.COMPLETE.value,
+        ]
         if name is not None:
             where.append(scheduled_jobs.c.name == name)
         with self._reading() as c:
@@ -216,9 +261,17 @@ class SqlJobRepository:
             return [scheduled_from_row(r._mapping) for r in rows]
 
     def scheduled_job(self, company_id: int, name: str) -> ScheduledJob | None:
-        found = self.scheduled_jobs([company_id], name)
-        live = [job for job in found if job.trigger_state != TriggerState.COMPLETE]
-        return (live or list(found) or [None])[-1]
+        """The live job of that name, else the one that fired last."""
+        complete = scheduled_jobs.c.trigger_state == TriggerState.COMPLETE.value
+        stmt = (
+            _scheduled_select()
+            .where(scheduled_jobs.c.company_id == company_id, scheduled_jobs.c.name == name)
+            .order_by(complete, scheduled_jobs.c.id.desc())
+            .limit(1)
+        )
+        with self._reading() as c:
+            row = c.execute(stmt).first()
+        return scheduled_from_row(row._mapping) if row else None
 
     def set_trigger_state(
         self, job_id: int, expected: Collection[TriggerState], new: TriggerState
@@ -234,26 +287,40 @@ class SqlJobRepository:
             )
         return result.rowcount == 1
 
-    def request_execute(self, job_id: int, at: datetime) -> None:
+    def hold_runs(self, query: RunQuery, at: datetime) -> int:
         with self._writing() as c:
-            c.execute(
-                update(scheduled_jobs)
-                .where(scheduled_jobs.c.id == job_id)
-                .values(execute_requested_at=at)
+            return int(
+                c.execute(
+                    update(job_runs)
+                    .where(*_run_filter(replace(query, active_only=True)))
+                    .where(job_runs.c.paused_at.is_(None))
+                    .values(paused_at=at)
+                ).rowcount
             )
 
-    def delete_scheduled_job(self, job_id: int, now: datetime) -> None:
+    def release_runs(self, query: RunQuery) -> int:
+        with self._writing() as c:
+            return int(
+                c.execute(
+                    update(job_runs)
+                    .where(*_run_filter(query), job_runs.c.paused_at.is_not(None))
+                    .values(paused_at=None)
+                ).rowcount
+            )
+
+    def delete_scheduled_job(self, company_id: int, name: str, now: datetime) -> None:
+        named = (scheduled_jobs.c.company_id == company_id, scheduled_jobs.c.name == name)
         with self._writing() as c:
             c.execute(
                 update(job_runs)
                 .where(
-                    job_runs.c.scheduled_job_id == job_id,
+                    job_runs.c.scheduled_job_id.in_(select(scheduled_jobs.c.id).where(*named)),
                     job_runs.c.state.in_(_ACTIVE_STATES),
                     job_runs.c.stop_requested_at.is_(None),
                 )
                 .values(stop_requested_at=now)
             )
-            c.execute(delete(scheduled_jobs).where(scheduled_jobs.c.id == job_id))
+            c.execute(delete(scheduled_jobs).where(*named))
 
     # -- runs and logs --------------------------------------------------------------------
     def add_run(self, run: Run) -> Run:
@@ -436,7 +503,6 @@ def scheduled_from_row(m: Any) -> ScheduledJob:
         next_fire_time=m["next_fire_time"],
         trigger_state=TriggerState(m["trigger_state"]),
         created_at=m["created_at"],
-        execute_requested_at=m.get("execute_requested_at"),
         notify_email=m.get("notify_email"),
         submit_user_id=m.get("submit_user_id"),
     )
@@ -526,6 +592,7 @@ def run_from_row(m: Mapping[str, Any]) -> Run:
         advance_to=m["advance_to"],
         advance_outcome=m["advance_outcome"],
         injected=m["injected"],
+        paused_at=m["paused_at"],
     )
 
 

@@ -97,7 +97,6 @@ scheduled_jobs = Table(
     Column("time_zone", String(64), nullable=False),
     Column("next_fire_time", UtcDateTime),
     Column("trigger_state", String(20), nullable=False),
-    Column("execute_requested_at", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     Index(
         "uq_scheduled_jobs_live_name",
@@ -108,7 +107,6 @@ scheduled_jobs = Table(
         postgresql_where=text("trigger_state <> 'Complete'"),
     ),
     Index("ix_scheduled_jobs_next_fire_time", "next_fire_time"),
-    Index("ix_scheduled_jobs_execute_requested_at", "execute_requested_at"),
 )
 
 job_runs = Table(
@@ -157,6 +155,7 @@ job_runs = Table(
     Column("advance_outcome", String(20)),
     Column("injected", JSON),
     Column("step", Integer, nullable=False, server_default="0"),
+    Column("paused_at", UtcDateTime),
     Index("uq_job_runs_company_id_name", "company_id", "name", unique=True),
     Index("uq_job_runs_scheduled_job_id_fire_time", "scheduled_job_id", "fire_time", unique=True),
     Index("ix_job_runs_state_claimed_by", "state", "claimed_by"),

@@ -19,6 +19,7 @@ from conftest import (
     auth_header,
     envelope,
     make_account,
+    stored_jobs,
 )
 from lxml import etree
 
@@ -103,7 +104,7 @@ def sample_fault(name: str) -> etree._Element:
 
 
 def scheduled_count(repository: SqlJobRepository, account: Account) -> int:
-    return len(repository.scheduled_jobs([account.company_id]))
+    return len(stored_jobs(repository, account.company_id))
 
 
 def submit_body(account: Account, extra: str = "", company: str | None = None) -> str:

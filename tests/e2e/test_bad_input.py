@@ -26,6 +26,7 @@ from conftest import (
     make_account,
     start_server,
     stop_server,
+    stored_jobs,
 )
 from lxml import etree
 
@@ -586,12 +587,12 @@ def _too_large(reply: requests.Response) -> None:
 def test_body_at_the_limit_is_read(small_server: Server) -> None:
     """The boundary: exactly 4096 bytes is a normal request (and does store its job)."""
     database = Database(small_server.database_url)
-    before = len(SqlJobRepository(database).scheduled_jobs([1]))
+    before = len(stored_jobs(SqlJobRepository(database), 1))
     body = _padded_submit(4096)
     assert len(body) == 4096
     reply = send(small_server.service_url, body)
     assert reply.status_code == 200, reply.content
-    assert len(SqlJobRepository(database).scheduled_jobs([1])) == before + 1
+    assert len(stored_jobs(SqlJobRepository(database), 1)) == before + 1
     database.dispose()
 
 

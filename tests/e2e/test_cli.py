@@ -193,3 +193,11 @@ def test_serve_help_names_every_ips_variable(cli: Session) -> None:
     assert "IPS_SEED_DEMO" in variables
     missing = [name for name in variables if not re.search(rf"\b{name}\b", text)]
     assert missing == []
+
+
+def test_a_taken_company_name_is_one_line_naming_it(tmp_path: Path) -> None:
+    url = ["--database-url", f"sqlite:///{tmp_path / 'ips.db'}"]
+    assert_ok(run_cli(tmp_path, "companies", "add", "Acme", *url))
+    again = run_cli(tmp_path, "companies", "add", "Acme", *url)
+    assert again.code == 2
+    assert again.error_lines() == ["error: Company name 'Acme' is already in use."]

@@ -46,7 +46,7 @@ def test_three_engines_run_300_due_jobs_exactly_once(pg_url: str) -> None:
     database = Database(pg_url)
     repository = SqlJobRepository(database)
     account = make_account(repository)
-    service = JobService(repository, SystemClock(), PasswordChecker(), ZoneInfo("UTC"))
+    service = JobService(repository, SystemClock(), PasswordChecker(), ZoneInfo("UTC"), "tests")
     caller = service.authenticate(account.email, account.password)
     for n in range(RUNS):
         service.submit(

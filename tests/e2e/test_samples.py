@@ -26,15 +26,16 @@ from conftest import (
     stop_server,
 )
 from lxml import etree
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from ips_jobs.clock import SystemClock
 from ips_jobs.domain.admin import Admin
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TriggerState
+from ips_jobs.domain.ports import RunQuery
 from ips_jobs.store import migrations
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.store.tables import companies, job_runs, scheduled_jobs
+from ips_jobs.store.tables import companies, job_runs
 
 SAMPLES = SHARED / "samples"
 if not SAMPLES.is_dir():
@@ -276,8 +277,8 @@ def assert_covers(documented: etree._Element, got: etree._Element, path: str = "
 
 # -- one check per documented request ---------------------------------------------------------
 def check_submit_job(site: Site) -> Reply:
-    if (job_id := site.my_test_job()) is not None:
-        site.repository.delete_scheduled_job(job_id, datetime.now(UTC))
+    if site.my_test_job() is not None:
+        site.repository.delete_scheduled_job(47, JOB, datetime.now(UTC))
     reply = site.replay("submitJob")
     assert reply.status == 200, etree.tostring(reply.root)
     assert canonical(reply.payload()) == canonical(sample("adobedocs-submitJob-response.xml"))
@@ -289,12 +290,28 @@ def check_submit_job(site: Site) -> Reply:
         "Full",
         "Error",
     )
+    # With no execTime or execSchedule it ran at once, freeing its name (docs/differences.md).
+    assert [run.original_name for run in my_test_job_runs(site)] == [JOB]
     again = site.replay("submitJob")
-    assert again.fault() == ("ipsApiFault", 30000, "Job name 'My Test Job' is already in use.")
+    assert again.payload().findtext(f"{{{COMMON_NS}}}jobHandle") == JOB_HANDLE
+    assert len(my_test_job_runs(site)) == 2
     return reply
 
 
+def my_test_job_runs(site: Site) -> list[Run]:
+    return list(site.repository.runs(RunQuery([47], original_name=JOB)))
+
+
+def forget_my_test_job_runs(site: Site) -> None:
+    """The runs that submitting My Test Job started: the log examples show none."""
+    with site.database.write() as conn:
+        conn.execute(
+            delete(job_runs).where(job_runs.c.company_id == 47, job_runs.c.original_name == JOB)
+        )
+
+
 def check_get_active_jobs(site: Site) -> Reply:
+    forget_my_test_job_runs(site)
     reply = site.replay("getActiveJobs")
     assert reply.status == 200, etree.tostring(reply.root)
     assert canonical(reply.payload()) == canonical(sample("adobedocs-getActiveJobs-response.xml"))
@@ -340,6 +357,7 @@ def check_get_scheduled_jobs(site: Site) -> Reply:
 
 
 def check_get_job_logs(site: Site) -> Reply:
+    forget_my_test_job_runs(site)
     reply = site.replay("getJobLogs")
     assert reply.status == 200, etree.tostring(reply.root)
     assert_covers(sample("adobedocs-getJobLogs-response.xml"), reply.payload())
@@ -381,6 +399,7 @@ def check_get_asset_job_logs(site: Site) -> Reply:
 
 def check_stop_job(site: Site) -> Reply:
     job_id = site.my_test_job()
+    forget_my_test_job_runs(site)
     # The documented request names the job definition; with nothing running that is a fault.
     reply = site.replay("stopJob")
     assert reply.status == 500
@@ -442,20 +461,11 @@ def check_resume_job(site: Site) -> Reply:
 
 
 def check_execute_job(site: Site) -> Reply:
-    job_id = site.my_test_job()
-    with site.database.write() as conn:
-        conn.execute(
-            update(scheduled_jobs)
-            .where(scheduled_jobs.c.id == job_id)
-            .values(execute_requested_at=None)
-        )
+    assert site.my_test_job() is not None
+    before = len(my_test_job_runs(site))
     reply = site.replay("executeJob")
     empty_return(reply, "executeJob")
-    with site.database.read() as conn:
-        requested = conn.execute(
-            select(scheduled_jobs.c.execute_requested_at).where(scheduled_jobs.c.id == job_id)
-        ).scalar_one()
-    assert requested is not None
+    assert len(my_test_job_runs(site)) == before + 1  # its run is there when the call returns
     return reply
 
 

@@ -7,6 +7,7 @@ def test_submitted_job_is_listed_with_server_defaults(call, account: Account) ->
     reply = call(
         "submitJob",
         f"<companyHandle>{account.company_handle}</companyHandle><jobName>My Test Job</jobName>"
+        "<execTime>2099-01-01T00:00:00Z</execTime>"
         "<imageServingPublishJob><publishType>Full</publishType>"
         "<emailSetting>Error</emailSetting></imageServingPublishJob>",
     )

@@ -26,14 +26,11 @@ from conftest import (
     seed_run,
 )
 from lxml import etree
-from sqlalchemy import select
 from zeep.plugins import HistoryPlugin
 from zeep.transports import Transport
 
 from ips_jobs.domain.jobs import LogAux, LogCounts, Run, RunState, TaskProgress
-from ips_jobs.domain.ports import RunQuery
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.store.tables import scheduled_jobs
 
 WSDL_NS = "http://www.scene7.com/IpsApi"
 VERSIONED_WSDL = "/scene7/webservice/IpsApi-2014-04-03.wsdl"
@@ -562,6 +559,8 @@ def test_get_job_logs_sorts_and_limits(
         numRows=2,
     )
     assert [log.originalJobName for log in oldest_two] == ["Bravo", "Alpha"]
+    oldest_first = ips.getJobLogs(companyHandle=account.company_handle, sortDirection="Ascending")
+    assert [log.originalJobName for log in oldest_first] == ["Bravo", "Alpha", "Charlie"]
     by_name = ips.getJobLogs(
         companyHandle=account.company_handle, sortBy="JobName", sortDirection="Ascending"
     )
@@ -640,6 +639,11 @@ def test_get_job_log_details_pages_filters_and_sorts(
     assert details(
         jobHandle=run_handle, logTypeArray={"items": ["UploadSuccess", "EndUpload"]}
     ) == (3, everything[2:])
+    # A log type IPS does not know filters like any other: it matches nothing.
+    assert details(
+        jobHandle=run_handle, logTypeArray={"items": ["UploadSuccess", "NoSuchLogType"]}
+    ) == (2, everything[2:4])
+    assert details(jobHandle=run_handle, logTypeArray={"items": ["NoSuchLogType"]}) == (0, [])
     assert details(jobHandle=run_handle, sortBy="Date", sortDirection="Descending") == (
         5,
         everything[::-1],
@@ -662,13 +666,6 @@ def test_get_job_log_details_pages_filters_and_sorts(
     assert expect_fault(
         lambda: ips.getJobLogDetails(
             companyHandle=account.company_handle, jobHandle=run_handle, recordsPerPage=0
-        )
-    )[:2] == ("ipsApiFault", 30001)
-    assert expect_fault(
-        lambda: ips.getJobLogDetails(
-            companyHandle=account.company_handle,
-            jobHandle=run_handle,
-            logTypeArray={"items": ["NoSuchLogType"]},
         )
     )[:2] == ("ipsApiFault", 30001)
 
@@ -766,36 +763,23 @@ def test_pause_and_resume_move_the_trigger_state(
     )[:2] == ("ipsApiFault", 30001)
 
 
-def test_execute_job_records_the_request_for_the_engine(
-    open_client: Callable[..., Ips], account: Account, server_repository: SqlJobRepository
+def test_execute_job_starts_a_run_before_it_answers(
+    open_client: Callable[..., Ips], account: Account
 ) -> None:
     ips = open_client(account)
     handle = ips.submitJob(
         companyHandle=account.company_handle,
         jobName="Run me now",
-        execSchedule="0 3 * * *",
+        execSchedule="0 0 3 * * ?",
         imageServingPublishJob=PUBLISH,
     )
     before = datetime.now(UTC) - timedelta(seconds=1)
     assert ips.executeJob(companyHandle=account.company_handle, jobHandle=handle) is None
-    with server_repository.db.read() as conn:
-        requested = conn.execute(
-            select(scheduled_jobs.c.execute_requested_at).where(
-                scheduled_jobs.c.company_id == account.company_id,
-                scheduled_jobs.c.name == "Run me now",
-            )
-        ).scalar_one()
-    runs = server_repository.runs(
-        RunQuery(company_ids=[account.company_id], original_name="Run me now")
-    )
-    # The request waits for the job engine; an engine that already took it has made its run.
-    if requested is None:
-        assert len(runs) == 1, "executeJob left no trace"
-    else:
-        assert before <= requested <= datetime.now(UTC)
-        assert runs == []
+    [run] = ips.getActiveJobs(companyHandle=account.company_handle, originalName="Run me now")
+    assert run.state == "New"  # this server has no engine: nothing but executeJob made it
+    assert before <= run.triggerTime <= datetime.now(UTC)
     [job] = ips.getScheduledJobs(jobHandle=handle)
-    assert job.execSchedule == "0 3 * * *"
+    assert (job.execSchedule, job.triggerState) == ("0 0 3 * * ?", "Normal")
     assert expect_fault(
         lambda: ips.executeJob(
             companyHandle=account.company_handle, jobHandle=f"j|{account.company_id}|Nope||"

@@ -4,10 +4,11 @@ that breaks inside a batch ends with a FatalError while the others in its batch 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -52,10 +53,13 @@ def database(database_url: str) -> Iterator[Database]:
 
 
 def _submit(database: Database, names: list[str]) -> None:
+    """Jobs due a moment from now, returning once they are due: the engine fires them (a job
+    with no future fire time would start its run at submit, without the engine)."""
     repository = SqlJobRepository(database)
-    service = JobService(repository, SystemClock(), PasswordChecker(), ZoneInfo("UTC"))
+    service = JobService(repository, SystemClock(), PasswordChecker(), ZoneInfo("UTC"), "tests")
     account = make_account(repository)
     caller = service.authenticate(account.email, account.password)
+    due = datetime.now(UTC) + timedelta(seconds=0.3)
     for name in names:
         service.submit(
             caller,
@@ -63,11 +67,12 @@ def _submit(database: Database, names: list[str]) -> None:
             user_handle=None,
             job_name=name,
             locale=None,
-            exec_time=None,
+            exec_time=due,
             exec_schedule=None,
             description=None,
             job_types={"imageServingPublishJob": {"publishType": "Full"}},
         )
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
 
 
 @contextmanager

@@ -299,7 +299,7 @@ def test_a_live_job_name_cannot_be_reused_until_the_job_is_complete(
     second = repository.add_scheduled_job(spec(world.acme, world.alice, "nightly"))
     assert second.id != first.id
     assert repository.scheduled_job(world.acme.id, "nightly") == second  # the live one wins
-    assert len(repository.scheduled_jobs([world.acme.id], "nightly")) == 2
+    assert repository.scheduled_jobs([world.acme.id], "nightly") == [second]  # what is scheduled
 
 
 def test_the_same_job_name_in_another_company_is_fine(
@@ -346,7 +346,7 @@ def test_deleting_a_job_asks_its_active_runs_to_stop(
         make_run(world.acme, world.alice, "kept_1", scheduled_job_id=keep.id)
     )
 
-    repository.delete_scheduled_job(job.id, NOW + timedelta(minutes=5))
+    repository.delete_scheduled_job(world.acme.id, "doomed", NOW + timedelta(minutes=5))
 
     assert [j.name for j in repository.scheduled_jobs([world.acme.id])] == ["kept"]
     runs = {r.id: r for r in repository.runs(RunQuery([world.acme.id]))}
