@@ -44,6 +44,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "when_ready": self._ready,
             "on_exit": self._exit,
             "child_exit": self._child_exit,
+            "worker_int": _quick_exit,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -81,6 +82,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return app.wsgi_app(self.settings)
+
+
+def _quick_exit(worker: Any) -> None:
+    """Ctrl-C (SIGINT, and the SIGQUIT the arbiter passes on) is gunicorn's quick shutdown,
+    yet a worker leaving with sys.exit still waits for its request threads: one held by a
+    `latency` fault or a stalled body kept it until graceful_timeout, when the arbiter
+    SIGKILLed it and logged "Perhaps out of memory?". The worker leaves at once instead;
+    requests in progress are cut (SIGTERM still lets them finish)."""
+    worker.log.info("Worker exiting (pid: %s)", worker.pid)
+    os._exit(0)
 
 
 def _url_host(host: str) -> str:

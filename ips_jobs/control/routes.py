@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from ips_jobs.control import seed
+from ips_jobs.control.exports import Archive, Exports, NoExport
 from ips_jobs.control.journal import FLUSH_SECONDS, Journal
 from ips_jobs.control.service import Controls, parse_time
 from ips_jobs.domain.validation import INT32
@@ -61,11 +62,13 @@ class ControlApp:
         seeder: seed.Seeder,
         journal: Journal | None,
         extra: dict[str, Callable[[Request], tuple[int, str, bytes]]] | None = None,
+        exports: Exports | None = None,
     ) -> None:
         self.controls = controls
         self.seeder = seeder
         self.journal = journal
         self.extra = extra or {}
+        self.exports = exports or Exports(controls.repository)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r"/health"), self.health),
             ("POST", re.compile(r"/reset"), self.reset),
@@ -106,6 +109,7 @@ class ControlApp:
             ("POST", re.compile(r"/schedules/(.+)/fire"), self.fire),
             ("GET", re.compile(r"/requests"), self.requests),
             ("DELETE", re.compile(r"/requests"), self.clear_requests),
+            ("GET", re.compile(r"/exports/(\d+)\.zip"), self.export),
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -117,6 +121,8 @@ class ControlApp:
                 status, ctype, body = self.extra[path](request)
                 return _send(start_response, status, ctype, body)
             status, data = self._route(request)
+            if isinstance(data, Archive):
+                return _send_archive(start_response, data)
         except StoreError as error:
             status, data = 503, {"error": error.message}
         except IpsJobsError as error:
@@ -199,6 +205,16 @@ class ControlApp:
             self.journal.flush()
         return 200, {"deleted": self.controls.clear_requests()}
 
+    def export(self, request: Request, match: re.Match[str]) -> Reply:
+        """The download URL an exportJob run wrote in its log: a ZIP, not JSON."""
+        run_id = int(match[1])
+        if run_id not in INT32:
+            return 404, {"error": f"no run {run_id}"}
+        try:
+            return 200, self.exports.archive(run_id)
+        except NoExport as missing:
+            return 404, {"error": f"no export at {PREFIX}{request.path}: {missing.message}"}
+
 
 def _id(match: re.Match[str]) -> int:
     value = int(match[1])
@@ -219,6 +235,18 @@ def _request(environ: dict[str, Any], method: str, path: str) -> Request:
         body,
         environ.get("CONTENT_TYPE", ""),
     )
+
+
+def _send_archive(start_response: StartResponse, archive: Archive) -> Iterable[bytes]:
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "application/zip"),
+            ("Content-Length", str(len(archive.body))),
+            ("Content-Disposition", f'attachment; filename="{archive.filename}"'),
+        ],
+    )
+    return [archive.body]
 
 
 def _send(start_response: StartResponse, status: int, ctype: str, body: bytes) -> Iterable[bytes]:

@@ -297,17 +297,29 @@ class InjectingPlanner:
         plan = self.inner.plan(run)
         effect = (run.injected or {}).get("effect")
         reason = (run.injected or {}).get("reason")
+        family = FAMILIES.get(run.kind, FAMILIES["uploadUrlsJob"])
         if effect == "fatal_run":
-            message = reason or "Injected fatal error"
-            last = plan.steps[-1]
-            fatal = Step(
-                last.progress, message, (Entry("FatalError", message),), last.counts, last.tasks
-            )
-            return replace(plan, steps=(*plan.steps[:-1], fatal), fatal=True)
+            return replace(plan, steps=_fatal(plan.steps, family, reason), fatal=True)
         if effect == "upload_errors":
-            family = FAMILIES.get(run.kind, FAMILIES["uploadUrlsJob"])
             return replace(plan, steps=_failed_uploads(plan.steps, family, reason))
         return plan
+
+
+def _fatal(steps: tuple[Step, ...], family: Family, reason: str | None) -> tuple[Step, ...]:
+    """A run that fails for good: it takes as long as the real one, but no file gets through,
+    so it writes no success row and counts none (a client must not fetch what a failed run
+    reported); rows about files that failed anyway stay. Its last step is the FatalError."""
+    message = reason or "Injected fatal error"
+    counts = LogCounts()
+    kept: list[Step] = []
+    for step in steps[:-1]:
+        entries = tuple(e for e in step.entries if e.log_type != family.success)
+        failed = [e for e in entries if e.log_type == family.error]
+        counts = _count(counts, failed, family) if failed else counts
+        kept.append(replace(step, entries=entries, counts=counts))
+    last = steps[-1]
+    fatal = Step(last.progress, message, (Entry("FatalError", message),), counts, last.tasks)
+    return (*kept, fatal)
 
 
 def _failed_uploads(

@@ -23,7 +23,8 @@ log = logging.getLogger("ips_jobs.requests")
 SERVICE_PATH = "/scene7/services/IpsApiService"
 CONTROL_PREFIX = "/_ips"
 PLACEHOLDER_LOCATION = 'location="http://localhost:8080/scene7/services/IpsApiService"'
-_WSDL_PATH = re.compile(r"/scene7/webservice/IpsApi(?:-(?P<version>[0-9a-z-]+))?\.wsdl")
+#: IPS's WSDL servlet is under webservice/; some clients load /scene7/IpsApi-<version>.wsdl.
+_WSDL_PATH = re.compile(r"/scene7/(?:webservice/)?IpsApi(?:-(?P<version>[0-9a-z-]+))?\.wsdl")
 _XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
 #: `?wsdl` on the service answers with the newest schema.
 DEFAULT_WSDL_VERSION = "2022-11-01-beta"
@@ -267,7 +268,7 @@ def _welcome(environ: dict[str, Any]) -> str:
         f"SOAP endpoint: {base}{SERVICE_PATH}\n"
         f"WSDL:          {base}{SERVICE_PATH}?wsdl\n"
         f"Per version:   {base}/scene7/webservice/IpsApi-<version>.wsdl "
-        f"({', '.join(VERSIONS)}) and IpsApi.wsdl\n"
+        f"({', '.join(VERSIONS)}) and IpsApi.wsdl (also without webservice/)\n"
         f"Dashboard:     {base}{CONTROL_PREFIX}/ (and the control API for tests under it)\n"
     )
 
