@@ -2,7 +2,9 @@
 docs/configuration.md (every setting). Both are built from the code: the operation handlers,
 the job types and their run plans, the HTTP routes, the Settings dataclass and the CLI options.
 The only hand-written facts here are what IPS itself has, cited from the spec
-(the project's `ips-job-api.md`, kept outside this repository).
+(the project's `ips-job-api.md`, kept outside this repository), and, in
+`ips_jobs/parameters.py`, how each operation's parameters are honoured (the tests hold that
+table to the schema and to the handlers).
 
     python -m ips_jobs.reference            # rewrite both pages
     python -m ips_jobs.reference --check    # exit 1 naming a page that is stale
@@ -21,7 +23,7 @@ from typing import Any, NamedTuple
 
 import click
 
-from ips_jobs import cli
+from ips_jobs import cli, parameters
 from ips_jobs.config import CONFIG_ENV, Settings, env_name
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.engine.runners import FAMILIES
@@ -33,6 +35,7 @@ PARITY_PAGE = Path("docs/parity.md")
 CONFIGURATION_PAGE = Path("docs/configuration.md")
 
 FULL = "full"
+PARTIAL = "partial"
 SIMULATED = "simulated"
 NOT_IMPLEMENTED = "not implemented"
 
@@ -142,18 +145,50 @@ class JobTypeRow(NamedTuple):
 
 
 def operation_rows() -> list[OperationRow]:
-    """The known IPS job operations, then every other operation a handler exists for."""
+    """The known IPS job operations, then every other operation a handler exists for. One with
+    a handler is full only if it honours every parameter; the note names those it does not."""
+    _check_parameter_table()
     known = {op.name for op in KNOWN_OPERATIONS}
-    rows = [
-        OperationRow(op.name, op.section, FULL if op.name in HANDLERS else NOT_IMPLEMENTED, op.note)
-        for op in KNOWN_OPERATIONS
-    ]
+    rows = [_operation_row(op.name, op.section, op.note) for op in KNOWN_OPERATIONS]
     rows += [
-        OperationRow(name, "not in §3", FULL, "non-job IPS operation")
+        _operation_row(name, "not in §3", "non-job IPS operation")
         for name in HANDLERS
         if name not in known
     ]
     return rows
+
+
+def _operation_row(name: str, section: str, note: str) -> OperationRow:
+    if name not in HANDLERS:
+        return OperationRow(name, section, NOT_IMPLEMENTED, note)
+    missing = parameters.not_honoured(name)
+    if not missing:
+        return OperationRow(name, section, FULL, note)
+    listed = [f"`{p.name}`: {p.support}" for p in missing]
+    return OperationRow(name, section, PARTIAL, "; ".join(filter(None, [note, *listed])))
+
+
+def _check_parameter_table() -> None:
+    """The table must cover every handled operation and name no other (the unit tests also
+    hold it to the schema, parameter by parameter)."""
+    tabled = {p.operation for p in parameters.PARAMETERS}
+    problems = [
+        f"operation {name!r} has a handler but no parameters in ips_jobs/parameters.py"
+        for name in HANDLERS
+        if name not in tabled
+    ]
+    problems += [
+        f"ips_jobs/parameters.py lists parameters of {name!r}, which has no handler"
+        for name in sorted(tabled - set(HANDLERS))
+    ]
+    problems += [
+        f"ips_jobs/parameters.py: {p.operation}/{p.name} has support {p.support!r}, not one of "
+        f"{', '.join(parameters.SUPPORT_LEVELS)}"
+        for p in parameters.PARAMETERS
+        if p.support not in parameters.SUPPORT_LEVELS
+    ]
+    if problems:
+        raise ReferenceDocError("\n".join(problems))
 
 
 def endpoint_rows() -> list[EndpointRow]:
@@ -215,6 +250,15 @@ def _routed(path: str, method: str) -> bool:
     return not statuses[0].startswith("404")
 
 
+_SUPPORT_TEXT: dict[str, str] = {
+    parameters.HONOURED: "does what IPS documents (within `docs/differences.md`).",
+    parameters.PARTLY: "read and used, but part of what IPS documents is missing (see the note).",
+    parameters.NO_EFFECT: "read and checked (a bad value is a fault), but it cannot change the "
+    "answer yet.",
+    parameters.IGNORED: "accepted, never read.",
+}
+
+
 def parity_markdown() -> str:
     """The whole text of docs/parity.md."""
     out = [
@@ -228,7 +272,10 @@ def parity_markdown() -> str:
         "",
         "Support levels:",
         "",
-        f"- **{FULL}**: implemented as IPS documents it (within `docs/differences.md`).",
+        f"- **{FULL}**: implemented as IPS documents it (within `docs/differences.md`), every",
+        "  parameter honoured.",
+        f"- **{PARTIAL}**: implemented, but some parameters are not (or not fully) honoured;",
+        "  the note names them, and the Parameters table below says how each is treated.",
         f"- **{SIMULATED}**: accepted and run like on IPS (scheduled, active, logged), but the",
         "  effect is simulated: nothing is uploaded, published or exported.",
         f"- **{NOT_IMPLEMENTED}**: IPS has it, ips-jobs does not: a request for it gets a fault",
@@ -243,6 +290,21 @@ def parity_markdown() -> str:
     out += [
         "",
         "IPS has no `deleteJobLogs`, `getJobs`, `getJobStatus` or `cancelJob` operation (§3).",
+        "",
+        "## Parameters",
+        "",
+        "Every parameter (`<op>Param` element) of every implemented operation, in schema order:",
+        "those of the job operations as §3 documents them, the others as the schema declares",
+        "them.",
+        "",
+        *(f"- **{level}**: {text}" for level, text in _SUPPORT_TEXT.items()),
+        "",
+        "| operation | parameter | support | note |",
+        "|---|---|---|---|",
+        *(
+            _row(f"`{p.operation}`", f"`{p.name}`", p.support, p.note)
+            for p in parameters.PARAMETERS
+        ),
         "",
         "## Endpoints",
         "",

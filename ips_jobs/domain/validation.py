@@ -99,12 +99,15 @@ def job_detail(kind: str, detail: Detail) -> None:
 
 
 def one_of(value: Any, allowed: Iterable[str], field: str) -> None:
+    """An IPS string constant, matched exactly as documented (case included). The fault lists
+    the accepted values, so a caller can correct the request without looking them up."""
     options = sorted(allowed)
     if value not in options:
-        raise InvalidParameter(field, f"'{value}' is not one of {', '.join(options)}")
+        raise InvalidParameter(field, f"'{value}' (accepted: {', '.join(options)})")
 
 
 def optional_one_of(value: str | None, allowed: Iterable[str], field: str) -> None:
+    """`one_of` for a parameter that may be left out (None means absent, not invalid)."""
     if value is not None:
         one_of(value, allowed, field)
 

@@ -57,6 +57,11 @@ def get_scheduled_jobs(call: Call) -> Data:
 
 
 def get_active_jobs(call: Call) -> Data:
+    """`includeWaitingJobs` is read (the schema has made it a boolean; anything else is 30001)
+    but not passed on: no run of ips-jobs is ever waiting (IPS's `WaitingClient`,
+    `WaitingCoordinator`), so true and false answer alike. JobService takes it once such
+    states exist."""
+    _include_waiting: bool | None = call.get("includeWaitingJobs")
     runs = call.service.active_jobs(
         call.caller, call.get("companyHandle"), call.get("jobHandle"), call.get("originalName")
     )

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lxml import etree
 
-from ips_jobs import reference
+from ips_jobs import parameters, reference
 from ips_jobs.config import Settings, env_name
-from ips_jobs.domain.jobs import JOB_TYPES
+from ips_jobs.domain.handles import HandleStyle
+from ips_jobs.domain.jobs import JOB_TYPES, User
 from ips_jobs.engine.runners import FAMILIES
-from ips_jobs.wire.operations import HANDLERS
+from ips_jobs.resources import wsdl_folder
+from ips_jobs.wire.operations import HANDLERS, Call
+
+XSD = "{http://www.w3.org/2001/XMLSchema}"
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +28,16 @@ def table_rows(markdown: str) -> list[list[str]]:
         for line in markdown.splitlines()
         if line.startswith("| ") and not line.startswith("|---")
     ]
+
+
+def section(markdown: str, heading: str) -> str:
+    """The text under `## heading`, up to the next heading of that level."""
+    return markdown.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def operation_support() -> dict[str, str]:
+    rows = table_rows(section(reference.parity_markdown(), "Operations"))
+    return {row[0]: row[2] for row in rows}
 
 
 @pytest.mark.parametrize(
@@ -41,23 +57,139 @@ def test_generation_is_deterministic() -> None:
     assert reference.pages() == reference.pages()
 
 
-def test_every_handled_operation_is_full() -> None:
-    support = {row[0]: row[2] for row in table_rows(reference.parity_markdown())}
+def test_a_handled_operation_is_full_only_if_it_honours_every_parameter() -> None:
+    rows = {row[0]: row for row in table_rows(section(reference.parity_markdown(), "Operations"))}
     for name in HANDLERS:
-        assert support.get(f"`{name}`") == reference.FULL, name
+        _, _, support, note = rows[f"`{name}`"]
+        missing = [p for p in parameters.of(name) if p.support != parameters.HONOURED]
+        assert support == (reference.PARTIAL if missing else reference.FULL), name
+        for p in missing:
+            assert f"`{p.name}`: {p.support}" in note, (name, p.name)
+
+
+def test_get_active_jobs_is_partial_until_waiting_states_exist() -> None:
+    rows = {row.name: row for row in reference.operation_rows()}
+    assert rows["getActiveJobs"].support == reference.PARTIAL
+    assert "`includeWaitingJobs`: read, no effect" in rows["getActiveJobs"].note
+    assert rows["getJobLogs"].support == reference.FULL
+    assert rows["getJobLogDetails"].support == reference.FULL
+
+
+def test_every_parameter_appears_on_the_page_with_its_support() -> None:
+    markdown = section(reference.parity_markdown(), "Parameters")
+    rows = {(row[0], row[1]): row[2] for row in table_rows(markdown)[1:]}  # after the header
+    assert len(rows) == len(parameters.PARAMETERS)
+    for p in parameters.PARAMETERS:
+        assert rows[(f"`{p.operation}`", f"`{p.name}`")] == p.support
+
+
+# -- the parameter table against the schema and the handlers ----------------------------------
+def schema_parameters() -> dict[str, list[str]]:
+    """`<op>` -> the child elements of its `<op>Param`, in schema order."""
+    root = etree.parse(str(wsdl_folder() / "ips-types.xsd")).getroot()
+    found = {}
+    for element in root.iterfind(f"{XSD}element"):
+        name = element.get("name", "")
+        if name.endswith("Param"):
+            children = element.iterfind(f"{XSD}complexType/{XSD}sequence/{XSD}element")
+            found[name.removesuffix("Param")] = [child.get("name") for child in children]
+    return found
+
+
+def test_the_schema_is_read() -> None:
+    schema = schema_parameters()
+    assert schema["getActiveJobs"][-1] == "includeWaitingJobs"
+    assert schema["stopJob"] == ["companyHandle", "jobHandle"]
+
+
+@pytest.mark.parametrize("operation", sorted(HANDLERS))
+def test_the_table_has_every_schema_parameter_of_every_handled_operation(operation: str) -> None:
+    """A parameter added to the schema cannot be forgotten: the table must say what we do
+    with it."""
+    tabled = [p.name for p in parameters.of(operation)]
+    assert tabled == schema_parameters()[operation], (
+        f"ips_jobs/parameters.py must list the {operation}Param elements of wsdl/ips-types.xsd "
+        "in schema order"
+    )
+
+
+def test_the_table_names_only_handled_operations_and_known_levels() -> None:
+    assert {p.operation for p in parameters.PARAMETERS} == set(HANDLERS)
+    assert {p.support for p in parameters.PARAMETERS} <= set(parameters.SUPPORT_LEVELS)
+    pairs = [(p.operation, p.name) for p in parameters.PARAMETERS]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_a_parameter_that_is_not_honoured_says_why() -> None:
+    for p in parameters.PARAMETERS:
+        if p.support != parameters.HONOURED:
+            assert p.note, f"{p.operation}/{p.name}"
+
+
+def test_what_the_issue_settles_is_in_the_table() -> None:
+    assert parameters.support("getJobLogs", "sortDirection") == parameters.HONOURED
+    assert parameters.support("getJobLogDetails", "logTypeArray") == parameters.HONOURED
+    assert parameters.support("getActiveJobs", "includeWaitingJobs") == parameters.NO_EFFECT
+    with pytest.raises(KeyError, match="getActiveJobs/noSuchThing"):
+        parameters.support("getActiveJobs", "noSuchThing")
+
+
+class Reached(Exception):
+    """The handler got as far as the service: every parameter it passes on has been read."""
+
+
+class ReachedService:
+    def __getattr__(self, name: str) -> Any:
+        def method(*args: Any, **kwargs: Any) -> Any:
+            raise Reached(name)
+
+        return method
+
+
+class ReadParams(dict[str, Any]):
+    """Request parameters that remember which ones a handler read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("operation", sorted(HANDLERS))
+def test_handlers_read_every_parameter_the_table_does_not_call_ignored(operation: str) -> None:
+    params = ReadParams()
+    caller = User(1, "a@example.test", "IpsUser", "")
+    call = Call(ReachedService(), caller, params, HandleStyle.VERSIONED)  # type: ignore[arg-type]
+    with pytest.raises(Reached):
+        HANDLERS[operation](call)
+    expected = {p.name for p in parameters.of(operation) if p.support != parameters.IGNORED}
+    assert params.read == expected
+
+
+def test_an_operation_missing_from_the_table_fails_the_generator(monkeypatch) -> None:
+    kept = tuple(p for p in parameters.PARAMETERS if p.operation != "stopJob")
+    monkeypatch.setattr(parameters, "PARAMETERS", kept)
+    with pytest.raises(reference.ReferenceDocError, match="'stopJob' has a handler"):
+        reference.parity_markdown()
 
 
 def test_known_operations_without_a_handler_are_not_implemented() -> None:
-    support = {row[0]: row[2] for row in table_rows(reference.parity_markdown())}
+    support = operation_support()
     for op in reference.KNOWN_OPERATIONS:
-        expected = reference.FULL if op.name in HANDLERS else reference.NOT_IMPLEMENTED
-        assert support[f"`{op.name}`"] == expected, op.name
+        if op.name in HANDLERS:
+            assert support[f"`{op.name}`"] in (reference.FULL, reference.PARTIAL), op.name
+        else:
+            assert support[f"`{op.name}`"] == reference.NOT_IMPLEMENTED, op.name
     for name in ("getArchivedJobLogDetails", "getAssetArchivedJobLogs", "getUploadTaskStatus"):
         assert name in {op.name for op in reference.KNOWN_OPERATIONS}
 
 
 def test_endpoints_are_probed_from_the_routing() -> None:
-    support = {row[0]: row[2] for row in table_rows(reference.parity_markdown())}
+    rows = table_rows(section(reference.parity_markdown(), "Endpoints"))
+    support = {row[0]: row[2] for row in rows}
     assert support["`POST /scene7/services/IpsApiService`"] == reference.FULL
     assert support["`GET /scene7/webservice/IpsApi.wsdl`"] == reference.FULL
     assert support["`POST /scene7/api/IpsApiService`"] == reference.NOT_IMPLEMENTED
@@ -65,7 +197,7 @@ def test_endpoints_are_probed_from_the_routing() -> None:
 
 
 def test_every_job_type_appears_with_its_type_string_and_family() -> None:
-    rows = {row[0]: row for row in table_rows(reference.parity_markdown())}
+    rows = {row[0]: row for row in table_rows(section(reference.parity_markdown(), "Job types"))}
     for element, type_string in JOB_TYPES.items():
         row = rows[f"`{element}`"]
         assert row[1] == f"`{type_string}`"

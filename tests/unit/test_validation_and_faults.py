@@ -10,7 +10,7 @@ from lxml import etree
 
 from ips_jobs import errors
 from ips_jobs.config import Settings
-from ips_jobs.domain import validation
+from ips_jobs.domain import constants, validation
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.errors import ConfigError, InvalidParameter, IpsJobsError, MissingParameter
 from ips_jobs.wire import envelope, faults
@@ -89,7 +89,10 @@ def test_bad_email_setting_is_rejected_naming_the_field(setting: str) -> None:
     with pytest.raises(InvalidParameter) as caught:
         validation.one_job_type(job_types(videoPublishJob={"emailSetting": setting}))
     assert caught.value.field == "videoPublishJob/emailSetting"
-    assert "ErrorAndWarning" in caught.value.message  # tells the caller what is allowed
+    assert caught.value.message == (
+        f"Invalid value for 'videoPublishJob/emailSetting': '{setting}' "
+        "(accepted: All, Error, ErrorAndWarning, JobCompletion, None)"
+    )
 
 
 @pytest.mark.parametrize("publish_type", ["Full", "FullWithSearch", "Incremental"])
@@ -98,10 +101,20 @@ def test_documented_publish_types_are_accepted(publish_type: str) -> None:
     validation.one_job_type(job_types(imageServingPublishJob=detail))
 
 
-def test_bad_publish_type_is_rejected_naming_the_field() -> None:
+@pytest.mark.parametrize("publish_type", ["Quick", "full", "FULL"])
+def test_bad_publish_type_is_rejected_naming_the_field_and_the_accepted_values(
+    publish_type: str,
+) -> None:
+    """Case matters, as it always has; the reason spells the accepted values out."""
+    detail = {**ISP, "publishType": publish_type}
     with pytest.raises(InvalidParameter) as caught:
-        validation.one_job_type(job_types(imageServingPublishJob={**ISP, "publishType": "Quick"}))
+        validation.one_job_type(job_types(imageServingPublishJob=detail))
     assert caught.value.field == "imageServingPublishJob/publishType"
+    assert caught.value.code == 30001
+    assert caught.value.message == (
+        f"Invalid value for 'imageServingPublishJob/publishType': '{publish_type}' "
+        "(accepted: Full, FullWithSearch, Incremental)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -147,6 +160,7 @@ def test_bad_export_format_is_rejected(fmt: str) -> None:
     with pytest.raises(InvalidParameter) as caught:
         validation.one_job_type(job_types(exportJob=export(fmt)))
     assert caught.value.field == "exportJob/fmt"
+    assert caught.value.message.endswith("(accepted: convert, orig)")
 
 
 # -- crop options -------------------------------------------------------------------------------
@@ -230,11 +244,31 @@ def test_positive_numbers() -> None:
 
 
 def test_optional_one_of() -> None:
-    validation.optional_one_of(None, {"Ascending", "Descending"}, "sortDirection")
-    validation.optional_one_of("Ascending", {"Ascending", "Descending"}, "sortDirection")
+    validation.optional_one_of(None, constants.SORT_DIRECTIONS, "sortDirection")
+    validation.optional_one_of("Ascending", constants.SORT_DIRECTIONS, "sortDirection")
     with pytest.raises(InvalidParameter) as caught:
-        validation.optional_one_of("Up", {"Ascending", "Descending"}, "sortDirection")
+        validation.optional_one_of("Up", constants.SORT_DIRECTIONS, "sortDirection")
     assert caught.value.field == "sortDirection"
+    assert caught.value.message == (
+        "Invalid value for 'sortDirection': 'Up' (accepted: Ascending, Descending)"
+    )
+
+
+@pytest.mark.parametrize("given", ["ascending", "DESCENDING", " Ascending", ""])
+def test_constants_match_exactly_and_the_fault_names_them(given: str) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        validation.one_of(given, constants.SORT_DIRECTIONS, "sortDirection")
+    assert (caught.value.code, caught.value.message) == (
+        30001,
+        f"Invalid value for 'sortDirection': '{given}' (accepted: Ascending, Descending)",
+    )
+
+
+def test_the_fault_lists_every_accepted_sort_field() -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        validation.one_of("Size", constants.JOB_LOG_SORT_FIELDS, "sortBy")
+    listed = caught.value.message.split("(accepted: ", 1)[1].rstrip(")").split(", ")
+    assert listed == sorted(constants.JOB_LOG_SORT_FIELDS)
 
 
 # -- error -> fault -----------------------------------------------------------------------------
