@@ -21,8 +21,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as update_
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ips_jobs.domain import firing, states
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress, TriggerState
@@ -32,6 +30,7 @@ from ips_jobs.store.driver import DriverStatement, insert_row
 from ips_jobs.store.repository import (
     COUNT_COLUMNS,
     detail_values,
+    new_run_insert,
     run_from_row,
     run_values,
     scheduled_from_row,
@@ -90,7 +89,7 @@ class EngineStore:
     def __init__(self, database: Database) -> None:
         self.db = database
         dialect = database.sql_dialect
-        self._insert_run: DriverStatement | None = None
+        self._insert_run = new_run_insert(database)
         self._due_by_time = DriverStatement(_due_by_time(), dialect)
         self._fired = DriverStatement(_FIRED, dialect)
         self._save_step = DriverStatement(_run_update("step"), dialect)
@@ -152,16 +151,7 @@ class EngineStore:
             return self._insert_run.many(c, new_runs) if new_runs else 0
 
     def _new_run(self, run: Run) -> Any:
-        values = run_values(run)
-        if self._insert_run is None:  # its columns are the fields of a Run
-            insert_ = sqlite_insert if self.db.is_sqlite else postgresql_insert
-            self._insert_run = DriverStatement(
-                insert_(job_runs)
-                .values({name: bindparam(name) for name in values})
-                .on_conflict_do_nothing(),
-                self.db.sql_dialect,
-            )
-        return self._insert_run.args(values)
+        return self._insert_run.args(run_values(run))
 
     def next_fire_time(self) -> datetime | None:
         with self.db.checked_read() as c:

@@ -45,9 +45,9 @@ class DriverStatement:
             for name, bind in compiled.binds.items()
         ]
         self.names = frozenset(name for name, _, _ in self.params)
-        by_name = {name: (name, default, convert) for name, default, convert in self.params}
+        self._by_name = {name: (name, default, convert) for name, default, convert in self.params}
         #: The parameters in the order the driver takes them (positional drivers only).
-        self._slots = [by_name[name] for name in self.order or ()]
+        self._slots = [self._by_name[name] for name in self.order or ()]
         #: The columns it returns: name and type; their conversions (SQLAlchemy's for the
         #: type, which may depend on what the driver says the column is) come with the rows.
         self._returns = [
@@ -75,6 +75,18 @@ class DriverStatement:
                 get(name, default) if convert is None else convert(get(name, default))
                 for name, default, convert in self._slots
             ]
+        )
+
+    def replaced(self, args: Any, name: str, value: Any) -> Any:
+        """`args` (of args()) with one parameter set to `value`, converted: for a value known
+        only inside the transaction (a new row's id) when the rest was converted before."""
+        convert = self._by_name[name][2]
+        converted = value if convert is None else convert(value)
+        if self.order is None:
+            return {**args, name: converted}
+        return tuple(
+            converted if slot[0] == name else arg
+            for slot, arg in zip(self._slots, args, strict=True)
         )
 
     def one(self, conn: Connection, args: Any) -> Any:

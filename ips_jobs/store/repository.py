@@ -91,9 +91,13 @@ class SqlJobRepository:
         self._insert_scheduled = DriverStatement(
             insert_row(scheduled_jobs).returning(scheduled_jobs.c.id), database.sql_dialect
         )
-        insert_ = sqlite_insert if database.is_sqlite else postgresql_insert
-        #: A new run, or nothing when its name (or its job's fire time) is taken already.
-        self._insert_new_run = insert_(job_runs).on_conflict_do_nothing().returning(job_runs.c.id)
+        self._insert_new_run = new_run_insert(database, returning=True)
+        self._fire_now = DriverStatement(
+            update(scheduled_jobs)
+            .where(scheduled_jobs.c.id == bindparam("b_id"))
+            .values(trigger_state=TriggerState.COMPLETE.value, next_fire_time=None),
+            database.sql_dialect,
+        )
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -211,24 +215,32 @@ class SqlJobRepository:
             "created_at": spec.created_at,
         }
         args = self._insert_scheduled.args(values)
+        job = scheduled_from_row({**values, "id": 0, "submit_user_email": spec.submit_user_email})
+        fire_time = spec.next_fire_time or spec.created_at
+        # Converted here, not on the writing thread (which holds SQLite's write lock); the
+        # job's id goes in once the job is inserted.
+        run_args = (
+            None
+            if fire_now is None
+            else self._insert_new_run.args(run_values(fire_now(job, fire_time)))
+        )
 
-        def insert(c: Connection) -> ScheduledJob:
+        def insert(c: Connection) -> int:
             new_id = int(self._insert_scheduled.one(c, args))
-            job = scheduled_from_row(
-                {**values, "id": new_id, "submit_user_email": spec.submit_user_email}
-            )
-            if fire_now is None:
-                return job
-            c.execute(
-                update(scheduled_jobs)
-                .where(scheduled_jobs.c.id == new_id)
-                .values(trigger_state=TriggerState.COMPLETE.value, next_fire_time=None)
-            )
-            self._start_run(c, job, fire_now, spec.next_fire_time or spec.created_at)
-            return replace(job, trigger_state=TriggerState.COMPLETE, next_fire_time=None)
+            if run_args is None or fire_now is None:
+                return new_id
+            self._fire_now.many(c, [self._fire_now.args({"b_id": new_id})])
+            run = self._insert_new_run.replaced(run_args, "scheduled_job_id", new_id)
+            if self._insert_new_run.one(c, run) is None:  # its name was taken this millisecond
+                later = fire_time + timedelta(milliseconds=1)
+                self._start_run(c, replace(job, id=new_id), fire_now, later)
+            return new_id
 
         with _checked(lambda _e: NameInUse(spec.name)):
-            return self.db.write_together(insert)
+            new_id = self.db.write_together(insert)
+        if fire_now is None:
+            return replace(job, id=new_id)
+        return replace(job, id=new_id, trigger_state=TriggerState.COMPLETE, next_fire_time=None)
 
     def add_job_run(self, job: ScheduledJob, make: RunMaker, fire_time: datetime) -> Run:
         with self._writing() as c:
@@ -242,7 +254,8 @@ class SqlJobRepository:
         the run takes the next free millisecond."""
         for tried in range(_RUN_NAME_TRIES):
             run = make(job, fire_time + timedelta(milliseconds=tried))
-            new_id = c.execute(self._insert_new_run.values(run_values(run))).scalar_one_or_none()
+            insert = self._insert_new_run
+            new_id = insert.one(c, insert.args(run_values(run)))
             if new_id is not None:
                 return replace(run, id=new_id)
         raise StoreError(f"no free run name for job '{job.name}'")
@@ -536,6 +549,25 @@ def tasks_value(tasks: Sequence[TaskProgress]) -> list[dict[str, Any]]:
     return [
         {**asdict(t), "last_progress_update": t.last_progress_update.isoformat()} for t in tasks
     ]
+
+
+#: A run's columns, as run_values gives them.
+RUN_COLUMNS = (
+    *(name for name in Run.__dataclass_fields__ if name not in ("id", "counts")),
+    *COUNT_COLUMNS.values(),
+)
+
+
+def new_run_insert(database: Database, returning: bool = False) -> DriverStatement:
+    """An INSERT of a run (its run_values) that inserts nothing when the run's name, or its
+    job's fire time, is taken already; with `returning`, it answers the new run's id."""
+    insert_ = sqlite_insert if database.is_sqlite else postgresql_insert
+    statement = (
+        insert_(job_runs).values({name: bindparam(name) for name in RUN_COLUMNS})
+    ).on_conflict_do_nothing()
+    if returning:
+        statement = statement.returning(job_runs.c.id)
+    return DriverStatement(statement, database.sql_dialect)
 
 
 def run_values(run: Run) -> dict[str, Any]:

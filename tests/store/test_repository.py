@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import (
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ips_jobs.domain import firing
 from ips_jobs.domain.jobs import (
     Company,
     JobSpec,
@@ -30,6 +32,7 @@ from ips_jobs.domain.jobs import (
     LogDetail,
     Run,
     RunState,
+    ScheduledJob,
     TaskProgress,
     TriggerState,
     User,
@@ -300,6 +303,34 @@ def test_a_live_job_name_cannot_be_reused_until_the_job_is_complete(
     assert second.id != first.id
     assert repository.scheduled_job(world.acme.id, "nightly") == second  # the live one wins
     assert repository.scheduled_jobs([world.acme.id], "nightly") == [second]  # what is scheduled
+
+
+def test_a_job_fired_at_submit_stores_its_run_and_frees_its_name(
+    repository: SqlJobRepository, world: World
+) -> None:
+    """Two starts of one job in the same millisecond: IPS names runs after the fire time to
+    the millisecond, so the second run takes the next one."""
+    zone = ZoneInfo("UTC")
+
+    def fire(job: ScheduledJob, at: datetime) -> Run:
+        return firing.new_run(job, at, NOW, zone, "here")
+
+    first = repository.add_scheduled_job(spec(world.acme, world.alice, "now"), fire)
+    second = repository.add_scheduled_job(spec(world.acme, world.alice, "now"), fire)
+    assert (first.trigger_state, first.next_fire_time) == (TriggerState.COMPLETE, None)
+    assert first.id != second.id
+    assert repository.scheduled_jobs([world.acme.id]) == []  # nothing left scheduled
+    runs = repository.runs(RunQuery([world.acme.id], original_name="now"), descending=False)
+    assert [(r.name, r.scheduled_job_id, r.state) for r in runs] == [
+        ("now_2024-05-01-12:00:00.000", first.id, RunState.NEW),
+        ("now_2024-05-01-12:00:00.001", second.id, RunState.NEW),
+    ]
+    assert {r.detail["publishType"] for r in runs} == {"Full"}
+    # A live job of the name still refuses one that would fire at once.
+    repository.add_scheduled_job(spec(world.acme, world.alice, "held"))
+    with pytest.raises(NameInUse):
+        repository.add_scheduled_job(spec(world.acme, world.alice, "held"), fire)
+    assert repository.runs(RunQuery([world.acme.id], original_name="held")) == []
 
 
 def test_the_same_job_name_in_another_company_is_fine(
