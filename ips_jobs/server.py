@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
 import sys
 from typing import Any
 
@@ -14,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 
 from ips_jobs import app, logs, metrics
 from ips_jobs.config import Settings
+from ips_jobs.supervisor import EngineChild
 from ips_jobs.wire.wsgi import CONTROL_PREFIX, SERVICE_PATH
 
 log = logging.getLogger("ips_jobs.server")
@@ -23,7 +23,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, listener: socket.socket) -> None:
         self.settings = settings
         self.listener = listener
-        self._engine: subprocess.Popen[bytes] | None = None
+        self._engine: EngineChild | None = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -61,21 +61,17 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             s.database_url,
         )
         if s.engine:
-            self._engine = subprocess.Popen(
+            # when_ready runs in the arbiter before it forks workers: the watcher lives there.
+            self._engine = EngineChild(
                 [sys.executable, "-m", "ips_jobs", "worker", "--parent-pid", str(os.getpid())],
                 env={**os.environ, **s.to_env()},
             )
+            self._engine.start()
+            self._engine.hook_signals()  # gunicorn's own handlers are in place by now
 
     def _exit(self, _server: Any) -> None:
-        if self._engine is None:
-            return
-        self._engine.terminate()
-        try:
-            self._engine.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._engine.kill()
-            self._engine.wait()
-        metrics.process_dead(self._engine.pid)
+        if self._engine is not None:
+            self._engine.stop(timeout=30)
 
     def _child_exit(self, _server: Any, worker: Any) -> None:
         metrics.process_dead(worker.pid)
