@@ -71,6 +71,7 @@ def controls(settings: Settings, database: Database, clock: Clock) -> Controls:
         clock,
         settings.heartbeat_timeout,
         _jobs(settings, repository, clock),
+        engine_expected=settings.engine,
     )
 
 
@@ -95,6 +96,7 @@ def engine(settings: Settings, clock: Clock | None = None) -> Engine:
         database.engine_lock(),
         threads=settings.engine_threads,
         max_in_flight=settings.engine_max_runs,
+        retention_days=settings.log_retention,
         poll_seconds=settings.poll_seconds,
         heartbeat_timeout=settings.heartbeat_timeout,
         shared=not database.is_sqlite,
@@ -115,6 +117,8 @@ def wsgi_app(settings: Settings) -> WsgiApp:
         Seeder(built.admin, built.service, built.repository),
         journal,
         extra={**Dashboard(controlling).pages(), "/metrics": metrics.page(gauges)},
+        token=settings.control_token,
+        body_timeout=settings.body_timeout,
     )
     return WsgiApp(
         dispatcher,

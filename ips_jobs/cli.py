@@ -93,6 +93,13 @@ def engine_options(f: F) -> F:
             help="Base URL clients use to reach this server, for export download links "
             "(default http://HOST:PORT).",
         ),
+        _option(
+            "log_retention",
+            type=float,
+            metavar="DAYS",
+            help="Job runs and their log rows that ended more than DAYS ago are deleted by "
+            "the engine; 0 keeps all (default 30).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -198,6 +205,12 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
     type=int,
     help="How many of the newest SOAP exchanges the request journal (/_ips/requests) keeps; "
     "0 turns it off (default 1000).",
+)
+@_option(
+    "control_token",
+    metavar="TOKEN",
+    help="Require `Authorization: Bearer TOKEN` on /_ips/ (for a server others can reach); "
+    "empty: no token (default).",
 )
 @_option(
     "seed_demo",

@@ -89,6 +89,8 @@ class Settings:
     journal_size: int = 1000
     ephemeral: bool = False
     port_file: str = ""
+    log_retention: float = 30.0
+    control_token: str = ""
 
     @classmethod
     def load(
@@ -153,6 +155,8 @@ class Settings:
                 raise ConfigError(f"{name(field)}: must be more than 0 seconds")
         if self.run_seconds < 0:
             raise ConfigError(f"{name('run_seconds')}: must not be negative")
+        if self.log_retention < 0:
+            raise ConfigError(f"{name('log_retention')}: must not be negative (0 keeps all)")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -75,7 +75,8 @@ class IpsServer:
 
     def reset(self) -> None:
         """Back to a fresh server: no jobs, runs, logs, fault rules, run controls or journal,
-        and only the demo account (ids start again at 1)."""
+        and only the demo account (company, user and job ids start again at 1; run ids go on,
+        so that a run from before can never be mistaken for a new one)."""
         self.control("POST", "/reset", {"accounts": True})
         self.seed(
             {

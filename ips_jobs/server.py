@@ -13,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 
 from ips_jobs import app, logs, metrics
 from ips_jobs.config import Settings
+from ips_jobs.control.routes import exposure_warning
 from ips_jobs.supervisor import EngineChild
 from ips_jobs.wire.wsgi import CONTROL_PREFIX, SERVICE_PATH
 
@@ -60,6 +61,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             CONTROL_PREFIX,
             s.database_url,
         )
+        if warning := exposure_warning(s.host, s.control_token):
+            log.warning("%s", warning)
         if s.engine:
             # when_ready runs in the arbiter before it forks workers: the watcher lives there.
             self._engine = EngineChild(

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Callable, Mapping
@@ -34,10 +35,28 @@ from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
 from ips_jobs.errors import ApiError, InvalidParameter
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.wire import codec, schema
+from ips_jobs.wire import codec, older, schema
 from ips_jobs.wire.namespaces import CANONICAL_NS
 
 _SUBMIT_FIELDS = ("jobName", "locale", "execTime", "execSchedule", "description", "userHandle")
+_COMPANY_FIELDS = ("name", "id")
+_USER_FIELDS = ("email", "password", "role", "companies")
+
+
+@functools.cache
+def _kinds() -> tuple[tuple[type, tuple[type, ...], str], ...]:
+    """What a job's values must be, by their schema type: JSON/TOML types, not text that the
+    XML would read the same ("true" for a boolean is refused, as everywhere in /_ips/)."""
+    # here, not at the top: spyne is imported after ips_jobs.wire has patched it
+    from spyne.model.primitive import Boolean, DateTime, Double, Integer, Unicode
+
+    return (
+        (Boolean, (bool,), "expected true or false"),
+        (Integer, (int,), "an integer"),
+        (Double, (int, float), "a number"),
+        (DateTime, (str, datetime, date), "a date and time (ISO 8601 text, or a TOML date-time)"),
+        (Unicode, (str,), "text"),
+    )
 
 
 def parse(body: bytes, hint: str = "") -> dict[str, Any]:
@@ -105,6 +124,7 @@ class Seeder:
         return outcome
 
     def _company(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        _only(item, _COMPANY_FIELDS, where)
         name = _text(item, "name", where)
         wanted = item.get("id")
         if wanted is not None and (
@@ -123,6 +143,7 @@ class Seeder:
         outcome.created["companies"].append(f"c|{company.id}")
 
     def _user(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        _only(item, _USER_FIELDS, where)
         email = _text(item, "email", where)
         found = self.repository.user_by_email(email)
         if found is not None:
@@ -131,9 +152,8 @@ class Seeder:
         companies = item.get("companies", [])
         if not isinstance(companies, list) or not all(isinstance(c, str) for c in companies):
             raise InvalidParameter(f"{where}.companies", "a list of company names")
-        user = self.admin.add_user(
-            email, _text(item, "password", where), item.get("role", "IpsUser"), companies
-        )
+        role = _text(item, "role", where) if "role" in item else "IpsUser"
+        user = self.admin.add_user(email, _text(item, "password", where), role, companies)
         outcome.created["users"].append(f"u|{user.id}|{email}")
 
     def _job(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
@@ -149,6 +169,8 @@ class Seeder:
         unknown = set(item) - {"company", "user", *_SUBMIT_FIELDS, *JOB_TYPES}
         if unknown:
             raise InvalidParameter(f"{where}.{sorted(unknown)[0]}", "unknown field")
+        submitted = {k: v for k, v in item.items() if k not in ("company", "user")}
+        _check_shape(schema.param_type("submitJob"), submitted, where)
         params = self._validated(where, {"companyHandle": f"c|{company}", **_plain(item)})
         job = self.service.submit(
             user,
@@ -184,6 +206,48 @@ class Seeder:
             raise InvalidParameter(where, error.message) from None
         except (AttributeError, TypeError, ValueError) as error:
             raise InvalidParameter(where, f"does not fit the submitJob shape: {error}") from None
+
+
+def _only(item: Mapping[str, Any], names: tuple[str, ...], where: str) -> None:
+    unknown = set(item) - set(names)
+    if unknown:
+        raise InvalidParameter(f"{where}.{sorted(unknown)[0]}", "unknown field")
+
+
+def _check_shape(model: Any, data: Any, where: str) -> None:
+    """Checks a job's values against the submitJob schema's types, field by field, naming
+    the first one that is wrong: the XML writer would take 5 for text and "true" for a
+    boolean, and leave out fields it does not know (a misspelt one was silently lost)."""
+    if not isinstance(data, dict):
+        raise InvalidParameter(where, "an object (a TOML table)")
+    if model.__type_name__ in older.shape_writers(CANONICAL_NS):
+        return  # written in more than one shape; the schema checks it once written
+    members = model._type_info
+    for name, value in data.items():
+        member = members.get(name)
+        field_name = f"{where}.{name}"
+        if member is None:
+            raise InvalidParameter(field_name, "unknown field")
+        if value is None:
+            continue
+        if member.Attributes.max_occurs > 1:
+            if not isinstance(value, list):
+                raise InvalidParameter(field_name, "a list")
+            for i, item in enumerate(value):
+                _check_value(member, item, f"{field_name}[{i}]")
+        else:
+            _check_value(member, value, field_name)
+
+
+def _check_value(member: Any, value: Any, where: str) -> None:
+    if hasattr(member, "_type_info"):  # a complex type
+        _check_shape(member, value, where)
+        return
+    for kind, types, expected in _kinds():
+        if issubclass(member, kind):
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise InvalidParameter(where, expected)
+            return
 
 
 def _items(document: Mapping[str, Any], section: str) -> list[Mapping[str, Any]]:

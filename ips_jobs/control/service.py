@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,13 @@ from ips_jobs.store.repository import SqlJobRepository
 log = logging.getLogger("ips_jobs.control")
 
 OUTCOMES = ("success", "failure")
+#: Health statuses: all well; waiting for the engine's first heartbeat; no engine runs
+#: though this server is meant to run one (answered 503).
+OK, STARTING, UNHEALTHY = "ok", "starting", "unhealthy"
+#: The statuses an http_status fault rule may answer with: a client must be able to read
+#: them as an answer (1xx are not final: a client waits on) and they must carry the body
+#: (204, 205 and 304 cannot), as for the SOAP header's faultHttpStatusCode.
+HTTP_STATUSES = frozenset(range(200, 600)) - {204, 205, 304}
 
 
 @dataclass
@@ -32,10 +40,18 @@ class Controls:
     clock: Clock
     heartbeat_timeout: float
     jobs: JobService
+    #: This server runs an engine (IPS_ENGINE): health is unhealthy while none beats.
+    engine_expected: bool = False
+    #: When this process started serving (monotonic): the engine's grace period runs from it.
+    started: float = field(default_factory=time.monotonic)
+    _heard_engine: bool = field(default=False, init=False, repr=False)
 
     # -- health ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        """Database reachable, engines alive, versions; raises StoreError when the DB is not."""
+        """Database reachable, engines alive, versions; raises StoreError when the DB is not.
+        `status` is unhealthy while an engine is expected and none has sent a heartbeat
+        within the heartbeat timeout; starting before its first heartbeat, for a
+        heartbeat timeout after the server started (an engine registers a moment late)."""
         now = self.clock.now()
         fresh = now - timedelta(seconds=self.heartbeat_timeout)
         engines = [
@@ -48,8 +64,19 @@ class Controls:
             for e in self.store.engines()
             if e["heartbeat_at"] >= fresh
         ]
+        status, problem = OK, None
+        if engines:
+            self._heard_engine = True
+        elif self.engine_expected:
+            waiting = time.monotonic() - self.started < self.heartbeat_timeout
+            if waiting and not self._heard_engine:
+                status = STARTING
+            else:
+                status = UNHEALTHY
+                problem = f"no engine has sent a heartbeat in the last {self.heartbeat_timeout:g} s"
         return {
-            "status": "ok",
+            "status": status,
+            **({} if problem is None else {"error": problem}),
             "version": __version__,
             "database": {
                 "status": "ok",
@@ -70,10 +97,12 @@ class Controls:
     # -- fault rules ----------------------------------------------------------------------
     def add_rule(self, data: Mapping[str, Any]) -> FaultRule:
         data = dict(data)
+        _check_rule(data)
         if isinstance(data.get("job_type"), str):
             data["job_type"] = JOB_TYPES.get(data["job_type"], data["job_type"])
-        if isinstance(data.get("company"), str):
+        if data.get("company") is not None:
             data["company_id"] = handles.parse_company(data.pop("company"), "company")
+        data.pop("company", None)
         rule = self.store.add_rule(control.rule_from(data, 0, self.clock.now()))
         log.info("fault rule %s added: %s", rule.id, rule.as_dict())
         return rule
@@ -155,13 +184,14 @@ class Controls:
 
     # -- runs and schedules ---------------------------------------------------------------
     def advance(self, handle: str, data: Mapping[str, Any]) -> list[int]:
+        only(data, "progress", "outcome")
         progress = data.get("progress")
         outcome = data.get("outcome")
         if progress is None and outcome is None:
             raise InvalidParameter("progress", "give progress (0-100) or outcome")
-        if progress is not None and (not isinstance(progress, int) or not 0 <= progress <= 100):
+        if progress is not None and (not _is_int(progress) or not 0 <= progress <= 100):
             raise InvalidParameter("progress", "an integer from 0 to 100")
-        if outcome is not None and outcome not in OUTCOMES:
+        if outcome is not None and (not isinstance(outcome, str) or outcome not in OUTCOMES):
             raise InvalidParameter("outcome", "success or failure")
         runs = self._active_runs(handle)
         moved = [run.id for run in runs if self.store.advance(run.id, progress, outcome)]
@@ -196,6 +226,49 @@ class Controls:
 
     def clear_requests(self) -> int:
         return self.store.clear_exchanges()
+
+
+def only(data: Mapping[str, Any], *names: str) -> None:
+    """Refuses fields a body does not take: a misspelt one would otherwise be ignored."""
+    unknown = set(data) - set(names)
+    if unknown:
+        raise InvalidParameter(sorted(unknown)[0], "unknown field")
+
+
+def flag(data: Mapping[str, Any], name: str) -> bool | None:
+    """A JSON boolean, None when absent: the string "false" is refused, not read as true."""
+    if name not in data:
+        return None
+    value = data[name]
+    if not isinstance(value, bool):
+        raise InvalidParameter(name, "expected true or false")
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    """A JSON integer: Python's bool is an int, but true is no number."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_rule(data: Mapping[str, Any]) -> None:
+    """The types control.rule_from leaves open, and which HTTP statuses a rule may answer."""
+    if data.get("company") is not None and data.get("company_id") is not None:
+        raise InvalidParameter("company", "give company or company_id, not both")
+    company = data.get("company")
+    if company is not None and not isinstance(company, str):
+        raise InvalidParameter("company", 'a company handle, e.g. "c|47" (or company_id: 47)')
+    probability = data.get("probability")
+    if probability is not None and (
+        not isinstance(probability, int | float) or isinstance(probability, bool)
+    ):
+        raise InvalidParameter("probability", "a number from 0 to 1")
+    status = data.get("http_status")
+    if (status is not None or data.get("effect") == control.Effect.HTTP_STATUS.value) and (
+        not _is_int(status) or status not in HTTP_STATUSES
+    ):
+        raise InvalidParameter(
+            "http_status", "an HTTP status from 200 to 599, except 204, 205 and 304"
+        )
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:

@@ -25,6 +25,7 @@ from ips_jobs import metrics
 from ips_jobs.clock import Clock
 from ips_jobs.domain.jobs import Run
 from ips_jobs.engine.executor import Executor, Later
+from ips_jobs.errors import StoreError
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.database import EngineLock
 
@@ -41,6 +42,13 @@ MAX_POLL_ROUNDS = 20
 #: How long stopping waits for the steps in progress to finish.
 STOP_GRACE_SECONDS = 20
 SHUTDOWN_MESSAGE = "The server was shut down while the job was running"
+#: Log retention: a pass every minute (more often when runs are kept less than two minutes)
+#: reads up to RETENTION_READS stretches of RETENTION_SPAN runs and deletes the expired ones,
+#: RETENTION_BATCH runs per transaction; the next pass goes on where this one stopped.
+RETENTION_PASS_SECONDS = 60.0
+RETENTION_SPAN = 10_000
+RETENTION_READS = 20
+RETENTION_BATCH = 500
 
 
 class Engine:
@@ -58,6 +66,7 @@ class Engine:
         shared: bool,
         setup: Callable[[Sequence[Run]], Sequence[Run]] | None = None,
         max_in_flight: int = 10_000,
+        retention_days: float = 0.0,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -69,6 +78,10 @@ class Engine:
         self.shared = shared
         self.max_in_flight = max_in_flight
         self.setup = setup
+        #: How long an ended run and its log are kept; None keeps them all.
+        self.retention = timedelta(days=retention_days) if retention_days > 0 else None
+        #: The run id the next retention pass starts after.
+        self._retained_to = 0
         self.process_id = executor.process_id
         self.server_name = socket.gethostname()
         #: Runs this engine works on; only the turn in progress (under _turn_lock) touches
@@ -106,6 +119,9 @@ class Engine:
         self._scheduler.add_job(
             self.heartbeat, "interval", seconds=max(0.5, self.heartbeat_timeout / 5), id="beat"
         )
+        if self.retention is not None:
+            every = min(RETENTION_PASS_SECONDS, max(1.0, self.retention.total_seconds() / 2))
+            self._scheduler.add_job(self.retain, "interval", seconds=every, id="retention")
         self._scheduler.start()
         log.info(
             "job engine %s started (%s)",
@@ -282,6 +298,50 @@ class Engine:
                 with self._steps_done:
                     self._active_steps -= 1
                     self._steps_done.notify_all()
+
+    # -- log retention --------------------------------------------------------------------
+    def retain(self) -> int:
+        """One retention pass: deletes the runs (and their log rows) that ended more than the
+        retention period ago; the number of runs deleted. Runs in progress and scheduled jobs
+        are never touched. Each engine walks the runs on its own; on PostgreSQL they skip
+        each other's deletions."""
+        with self._working() as allowed:
+            if not allowed or self.retention is None:
+                return 0
+            try:
+                return self._retain(self.clock.now() - self.retention)
+            except StoreError as error:  # e.g. PostgreSQL: a row held past the lock timeout
+                log.warning("log retention pass stopped (%s); going on at the next one", error)
+            except Exception:
+                log.exception("log retention pass failed; trying again at the next one")
+            return 0
+
+    def _retain(self, cutoff: datetime) -> int:
+        runs = details = 0
+        after = self._retained_to
+        try:
+            for _ in range(RETENTION_READS):
+                expired, last = self.store.expired_runs(cutoff, after, RETENTION_SPAN)
+                for start in range(0, len(expired), RETENTION_BATCH):
+                    if self._stopping.is_set():
+                        return runs
+                    batch = expired[start : start + RETENTION_BATCH]
+                    deleted = self.store.delete_runs(batch, cutoff)
+                    runs, details = runs + deleted[0], details + deleted[1]
+                if last is None:
+                    after = 0  # the end: the next pass starts from the first run again
+                    break
+                after = last
+        finally:  # also when a batch failed: what was deleted is said, the next pass goes on
+            self._retained_to = after
+            if runs:
+                log.info(
+                    "log retention: deleted %d run(s) that ended before %s, with %d log row(s)",
+                    runs,
+                    cutoff.isoformat(timespec="seconds"),
+                    details,
+                )
+        return runs
 
     # -- heartbeats and recovery ----------------------------------------------------------
     def heartbeat(self) -> None:

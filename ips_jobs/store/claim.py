@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
 )
 from sqlalchemy import update as update_
 
@@ -299,6 +300,60 @@ class EngineStore:
         with self.db.checked_write() as c:
             c.execute(delete(engine_processes).where(*where))
 
+    # -- retention ------------------------------------------------------------------------
+    def expired_runs(
+        self, cutoff: datetime, after: int, limit: int
+    ) -> tuple[list[int], int | None]:
+        """Of the `limit` runs after id `after`, the ids of those that ended before `cutoff`,
+        and the id to read on after (None: the last run was read). A read of one stretch of
+        the primary key: bounded, and no write lock."""
+        with self.db.checked_read() as c:
+            rows = c.execute(
+                select(job_runs.c.id, job_runs.c.end_date, _ENDED.label("ended"))
+                .where(job_runs.c.id > after)
+                .order_by(job_runs.c.id)
+                .limit(limit)
+            ).all()
+        expired = [
+            run_id for run_id, end, ended in rows if ended and end is not None and end < cutoff
+        ]
+        return expired, (rows[-1].id if len(rows) == limit else None)
+
+    def delete_runs(self, run_ids: Sequence[int], cutoff: datetime) -> tuple[int, int]:
+        """Deletes these runs, if they still ended before `cutoff`, with their log rows:
+        (runs, log rows) deleted. A transaction deletes at most DETAIL_BATCH log rows, so a
+        run with thousands of them takes several and SQLite's write lock is never held long.
+        On PostgreSQL a run another engine is deleting is skipped (SKIP LOCKED), and a lock
+        held by anyone else ends the attempt at once (lock_timeout): retention gives way."""
+        runs = details = 0
+        while True:
+            with self.db.checked_write() as c:
+                if not self.db.is_sqlite:
+                    c.execute(text(f"SET LOCAL lock_timeout = '{RETENTION_LOCK_TIMEOUT_MS}ms'"))
+                ids = list(
+                    c.execute(
+                        select(job_runs.c.id)
+                        .where(job_runs.c.id.in_(list(run_ids)), job_runs.c.end_date < cutoff)
+                        .where(_ENDED)
+                        .with_for_update(skip_locked=True)
+                    ).scalars()
+                )
+                if not ids:
+                    return runs, details
+                picked = (
+                    select(job_log_details.c.id)
+                    .where(job_log_details.c.run_id.in_(ids))
+                    .limit(DETAIL_BATCH)
+                    .scalar_subquery()
+                )
+                deleted = c.execute(
+                    delete(job_log_details).where(job_log_details.c.id.in_(picked))
+                ).rowcount
+                details += deleted
+                if deleted < DETAIL_BATCH:
+                    runs += c.execute(delete(job_runs).where(job_runs.c.id.in_(ids))).rowcount
+                    return runs, details
+
 
 #: A schedule's executeJob request is taken, if it is still the one read (`was_requested`).
 #: RETURNING, so that the driver says whether a row matched.
@@ -317,6 +372,13 @@ _FIRED = (
 #: locked) first, so the writes themselves are one executemany each.
 _BY_ID = update_(job_runs).where(job_runs.c.id == bindparam("b_id"))
 _FINISHABLE = job_runs.c.state.in_(sorted(states.run_sources(RunEvent.FINISH)))
+#: A run that has ended. NOT IN the active states, not = 'Done': SQLite would read an
+#: equality through the state index instead of the primary key's range or list.
+_ENDED = job_runs.c.state.not_in(sorted(states.ACTIVE_RUN_STATES))
+#: Log rows deleted per retention transaction, and how long retention waits for a lock on
+#: PostgreSQL before it gives up until its next pass.
+DETAIL_BATCH = 5000
+RETENTION_LOCK_TIMEOUT_MS = 200
 _UNBLOCK = (
     update_(scheduled_jobs)
     .where(

@@ -87,7 +87,9 @@ _LOG_SORT = {
 class SqlJobRepository:
     def __init__(self, database: Database) -> None:
         self.db = database
-        self._logins: ChangeCache[User | None] = ChangeCache(database)
+        #: Known users only: an unknown name (a typo, or a flood of made-up ones) is read
+        #: again each time and costs no memory.
+        self._logins: ChangeCache[User | None] = ChangeCache(database, keep=_known)
         self._insert_scheduled = DriverStatement(
             insert_row(scheduled_jobs).returning(scheduled_jobs.c.id), database.sql_dialect
         )
@@ -181,7 +183,8 @@ class SqlJobRepository:
         return found[0] if found else None
 
     def user_by_email(self, email: str) -> User | None:
-        """The login lookup, on every request: kept until an account changes."""
+        """The login lookup, on every request: a known user is kept until an account
+        changes."""
         return self._logins.get(email, lambda: self._user_by_email(email))
 
     def _user_by_email(self, email: str) -> User | None:
@@ -462,6 +465,10 @@ def _checked(on_conflict: Callable[[IntegrityError], Exception] | None) -> Itera
         if on_conflict is None:
             raise StoreError(f"constraint violated: {conflict.original.orig}") from conflict
         raise on_conflict(conflict.original) from conflict.original
+
+
+def _known(user: User | None) -> bool:
+    return user is not None
 
 
 def _company(row: Row[Any]) -> Company:

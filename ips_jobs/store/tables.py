@@ -162,6 +162,9 @@ job_runs = Table(
     Index("ix_job_runs_company_id_state", "company_id", "state"),
     Index("ix_job_runs_company_id_original_name", "company_id", "original_name"),
     Index("ix_job_runs_company_id_start_date", "company_id", "start_date"),
+    # a run id is never used again, even after a reset empties the table: an engine may
+    # still hold a run of that id in memory (PostgreSQL's sequence does this by itself)
+    sqlite_autoincrement=True,
 )
 
 engine_processes = Table(

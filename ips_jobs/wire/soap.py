@@ -24,6 +24,18 @@ from ips_jobs.wire.operations import HANDLERS, Call
 
 log = logging.getLogger("ips_jobs.wire")
 
+#: The most characters of a name (a user, an operation) a log line or the request journal
+#: keeps, and of a fault reason a log line keeps: a request may send a megabyte of `<user>`.
+MAX_NAME_CHARS = 256
+MAX_REASON_CHARS = 1024
+
+
+def clip(text: str | None, limit: int = MAX_NAME_CHARS) -> str | None:
+    """`text` cut to `limit` characters, the last of them an ellipsis, when it is longer."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "\u2026"
+
 
 @dataclass(frozen=True)
 class Outcome:

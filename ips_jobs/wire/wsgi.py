@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 from ips_jobs import __version__
 from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
-from ips_jobs.wire.soap import Dispatcher, Outcome
+from ips_jobs.wire.soap import MAX_REASON_CHARS, Dispatcher, Outcome, clip
 
 log = logging.getLogger("ips_jobs.requests")
 
@@ -274,15 +274,32 @@ def _welcome(environ: dict[str, Any]) -> str:
 
 
 def _log(outcome: Outcome, started: float) -> None:
+    """One line per call. What the request named is cut (a `<user>` may be a megabyte) and
+    its control characters escaped (a `<user>` with a newline would forge a line)."""
     elapsed = (time.perf_counter() - started) * 1000
+    user = _plain(clip(outcome.user)) or "-"
+    operation = _plain(clip(outcome.operation))
     if outcome.fault_code is None:
-        log.info("%s by %s: ok in %.1f ms", outcome.operation, outcome.user or "-", elapsed)
+        log.info("%s by %s: ok in %.1f ms", operation, user, elapsed)
     else:
         log.info(
             "%s by %s: fault %s (%s) in %.1f ms",
-            outcome.operation or "?",
-            outcome.user or "-",
+            operation or "?",
+            user,
             outcome.fault_code,
-            outcome.fault_reason,
+            _plain(clip(outcome.fault_reason, MAX_REASON_CHARS)),
             elapsed,
         )
+
+
+#: C0 and C1 control characters and the Unicode line separators, written as escapes.
+_CONTROLS = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+}
+
+
+def _plain(text: str | None) -> str | None:
+    if text is None or text.isprintable():  # the usual case, and the fast one
+        return text
+    return text.translate(_CONTROLS)

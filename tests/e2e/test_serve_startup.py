@@ -109,3 +109,21 @@ def test_a_bad_setting_is_one_line_naming_how_it_was_given(
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"error: {expected.format(work=work)}")
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("token", ["", "s3cret"])
+def test_listening_beyond_loopback_without_a_token_is_warned_about(work: Path, token: str) -> None:
+    args = ["--ephemeral", "--host", "0.0.0.0", *(["--control-token", token] if token else [])]
+    with serve(work, *args):
+        pass
+    warnings = [line for line in served_log(work) if "IPS_CONTROL_TOKEN" in line]
+    if token:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and " WARNING ips_jobs.server: " in warnings[0]
+        assert "open to anyone who can reach every address" not in warnings[0]
+        assert "0.0.0.0" in warnings[0]
+
+
+def served_log(work: Path) -> list[str]:
+    return (work.parent / "serve.log").read_text().splitlines()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,12 +12,14 @@ from conftest import make_account
 from sqlalchemy import delete, text, update
 
 from ips_jobs.domain.control import rule_from
+from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.control import ControlStore
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.store.tables import memberships, users
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+MIB = 1024 * 1024
 
 
 @pytest.fixture
@@ -80,3 +83,40 @@ def test_fault_rules_added_used_and_cleared_elsewhere_are_seen(
     with two_processes[1].write() as c:
         c.execute(text("DELETE FROM fault_rules"))
     assert here.rules() == []
+
+
+def test_logins_of_unknown_users_keep_nothing_however_long_the_name(
+    two_processes: tuple[Database, Database],
+) -> None:
+    """A flood of made-up `<user>` names of a megabyte each must not stay in memory."""
+    here = SqlJobRepository(two_processes[0])
+    here.user_by_email("warm-up@example.test")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(20):
+            assert here.user_by_email(f"{n}-".ljust(MIB, "u")) is None
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < MIB, f"{grown} bytes kept for 20 unknown users"
+
+
+def test_kept_values_are_keyed_by_a_digest_not_the_key(database_url: str) -> None:
+    database = Database(database_url)
+    cache: ChangeCache[int] = ChangeCache(database)
+    try:
+        cache.get("warm-up", lambda: 0)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(20):
+                assert cache.get(f"{n}-".ljust(MIB, "k"), lambda n=n: n) == n
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert grown < MIB, f"{grown} bytes kept for 20 values"
+        assert len(cache) == 21
+        assert cache.get("7-".ljust(MIB, "k"), lambda: -1) == 7  # found by its digest
+    finally:
+        database.dispose()
