@@ -40,6 +40,13 @@ COMMON_NS = "http://www.scene7.com/IpsApi/xsd"
 NS = "http://www.scene7.com/IpsApi/xsd/2022-11-01-beta"
 PASSWORD = "pw-for-tests"
 PUBLISH = {"publishType": "Full", "emailSetting": "None"}
+#: The same job as raw XML, for requests written by hand.
+PUBLISH_JOB = (
+    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
+    "</imageServingPublishJob>"
+)
+#: A server whose job engine runs, with runs that end at once and quick polls.
+ENGINE_ENV = {"IPS_ENGINE": "true", "IPS_RUN_SECONDS": "0", "IPS_POLL_SECONDS": "0.05"}
 T = TypeVar("T")
 
 
@@ -241,6 +248,19 @@ def serving(command: list[str], cwd: Path, log_path: Path, **env: str) -> Iterat
         process.wait(timeout=60)
 
 
+@contextmanager
+def server_on_its_own(
+    tmp_path_factory: pytest.TempPathFactory, name: str, **env: str
+) -> Iterator[Server]:
+    """A real server on a SQLite file of its own (for a module's fixture), stopped after."""
+    folder = tmp_path_factory.mktemp(name)
+    running = start_server(f"sqlite:///{folder / 'ips.db'}", folder / "server.log", **env)
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One real server for the session, on its own SQLite file."""
@@ -353,6 +373,22 @@ def post(
         url, data=body, headers={"Content-Type": content_type, **(headers or {})}, timeout=30
     )
     return Reply(response.status_code, dict(response.headers), etree.fromstring(response.content))
+
+
+def q(name: str, namespace: str = NS) -> str:
+    """An element name in a payload namespace (NS unless given), as lxml spells it."""
+    return f"{{{namespace}}}{name}"
+
+
+@contextmanager
+def account_and_caller(server: Server) -> Iterator[tuple[Account, Callable[..., Reply]]]:
+    """A fresh account on `server`, and a function posting `<op>Param` content as it."""
+    database = Database(server.database_url)
+    try:
+        account = make_account(SqlJobRepository(database))
+        yield account, caller(server, account)
+    finally:
+        database.dispose()
 
 
 def caller(server: Server, account: Account) -> Callable[..., Reply]:

@@ -21,6 +21,9 @@ from conftest import (
     make_account,
     stored_jobs,
 )
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
+)
 from lxml import etree
 
 from ips_jobs.store.repository import SqlJobRepository
@@ -29,10 +32,6 @@ SAMPLES = SHARED / "samples"
 #: The real-service samples live in the steering repository's shared/, beside the clone.
 needs_samples = pytest.mark.skipif(
     not SAMPLES.is_dir(), reason=f"{SAMPLES} is missing (a clone without shared/ beside it)"
-)
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType>"
-    "<emailSetting>None</emailSetting></imageServingPublishJob>"
 )
 XML = "text/xml; charset=UTF-8"
 

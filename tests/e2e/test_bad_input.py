@@ -28,16 +28,15 @@ from conftest import (
     stop_server,
     stored_jobs,
 )
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
+)
 from lxml import etree
 
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
 XML = "text/xml; charset=UTF-8"
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType>"
-    "<emailSetting>None</emailSetting></imageServingPublishJob>"
-)
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -22,16 +22,15 @@ from conftest import (
     stop_server,
     wait_for,
 )
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
+)
 
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
 MIB = 1024 * 1024
 KIB = 1024
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 
 
 def submit_as(

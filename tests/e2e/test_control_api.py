@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from conftest import (
+    ENGINE_ENV,
     NS,
     PASSWORD,
     Account,
@@ -27,25 +28,20 @@ from conftest import (
     caller,
     envelope,
     make_account,
+    q,
     start_server,
     stop_server,
     wait_for,
+)
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
 )
 from lxml import etree
 
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
-ENGINE_ENV = {"IPS_ENGINE": "true", "IPS_RUN_SECONDS": "0", "IPS_POLL_SECONDS": "0.05"}
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 Call = Callable[..., Reply]
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 def upload(*sources: str) -> str:

@@ -30,6 +30,7 @@ from conftest import (
     caller,
     envelope,
     make_account,
+    q,
     start_server,
     stop_server,
     wait_for,
@@ -43,10 +44,6 @@ from ips_jobs.store.repository import SqlJobRepository
 
 Call = Callable[..., Reply]
 TOKEN = "s3cret-control-token"
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 FOUR_URLS = (
     "<uploadUrlsJob><urlArray>"
     + "".join(
@@ -64,10 +61,6 @@ UPLOAD_JOB = {
     "createMask": False,
     "emailSetting": "None",
 }
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 def error_of(response: requests.Response, status: int) -> dict[str, Any]:

@@ -13,12 +13,17 @@ from pathlib import Path
 
 import pytest
 from conftest import (
-    NS,
+    PUBLISH_JOB as PUBLISH,
+)
+from conftest import (
     Account,
     Reply,
     Server,
+    account_and_caller,
     caller,
     make_account,
+    q,
+    server_on_its_own,
     start_server,
     stop_server,
     wait_for,
@@ -35,31 +40,19 @@ ENGINE_ENV = {
     "IPS_RUN_SECONDS_BY_TYPE": "VideoPublish=60",
     "IPS_POLL_SECONDS": "0.05",
 }
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 SLOW = "<videoPublishJob><emailSetting>Error</emailSetting></videoPublishJob>"
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 @pytest.fixture(scope="module")
 def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("engine")
-    running = start_server(f"sqlite:///{folder / 'ips.db'}", folder / "server.log", **ENGINE_ENV)
-    yield running
-    stop_server(running)
+    with server_on_its_own(tmp_path_factory, "engine", **ENGINE_ENV) as running:
+        yield running
 
 
 @pytest.fixture
 def soap(engine_server: Server) -> Iterator[tuple[Account, Callable[..., Reply]]]:
-    database = Database(engine_server.database_url)
-    account = make_account(SqlJobRepository(database))
-    yield account, caller(engine_server, account)
-    database.dispose()
+    with account_and_caller(engine_server) as soap:
+        yield soap
 
 
 def submit(

@@ -14,33 +14,28 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import (
-    NS,
+    ENGINE_ENV,
     Account,
     Reply,
     Server,
     caller,
     make_account,
+    q,
     start_server,
     stop_server,
     wait_for,
+)
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
 )
 from lxml import etree
 
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
-ENGINE_ENV = {"IPS_ENGINE": "true", "IPS_RUN_SECONDS": "0", "IPS_POLL_SECONDS": "0.05"}
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 #: What serve logs when its engine dies, and when it has started another.
 DEATH = re.compile(r"WARNING ips_jobs\.server: job engine \(pid (\d+)\) (.*); starting it again")
 RESTART = re.compile(r"INFO ips_jobs\.server: job engine restarted \(pid (\d+)\)")
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 @pytest.fixture

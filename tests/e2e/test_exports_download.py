@@ -11,31 +11,21 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 from conftest import (
-    NS,
+    ENGINE_ENV,
     Account,
     Reply,
     Server,
-    caller,
-    make_account,
-    start_server,
-    stop_server,
+    account_and_caller,
+    q,
+    server_on_its_own,
     wait_for,
+)
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
 )
 from lxml import etree
 
-from ips_jobs.store.database import Database
-from ips_jobs.store.repository import SqlJobRepository
-
-ENGINE_ENV = {"IPS_ENGINE": "true", "IPS_RUN_SECONDS": "0", "IPS_POLL_SECONDS": "0.05"}
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 Call = Callable[..., Reply]
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 def export_job(*handles: str) -> str:
@@ -48,18 +38,14 @@ def export_job(*handles: str) -> str:
 
 @pytest.fixture(scope="module")
 def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("exports")
-    running = start_server(f"sqlite:///{folder / 'ips.db'}", folder / "server.log", **ENGINE_ENV)
-    yield running
-    stop_server(running)
+    with server_on_its_own(tmp_path_factory, "exports", **ENGINE_ENV) as running:
+        yield running
 
 
 @pytest.fixture
 def soap(engine_server: Server) -> Iterator[tuple[Account, Call]]:
-    database = Database(engine_server.database_url)
-    account = make_account(SqlJobRepository(database))
-    yield account, caller(engine_server, account)
-    database.dispose()
+    with account_and_caller(engine_server) as soap:
+        yield soap
     requests.delete(f"{engine_server.base_url}/_ips/faults", timeout=10)
 
 

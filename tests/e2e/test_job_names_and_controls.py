@@ -9,31 +9,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import (
-    NS,
+    ENGINE_ENV,
     Account,
     Reply,
     Server,
-    caller,
-    make_account,
-    start_server,
-    stop_server,
+    account_and_caller,
+    q,
+    server_on_its_own,
     wait_for,
+)
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
 )
 from lxml import etree
 
-from ips_jobs.store.database import Database
-from ips_jobs.store.repository import SqlJobRepository
-
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 SLOW = "<videoPublishJob><emailSetting>Error</emailSetting></videoPublishJob>"
 Call = Callable[..., Reply]
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 def company(account: Account) -> str:
@@ -128,25 +119,15 @@ def test_get_scheduled_jobs_lists_what_is_scheduled_once(call: Call, account: Ac
 # -- the documented sequence, on a server whose engine runs ----------------------------------
 @pytest.fixture(scope="module")
 def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("controls")
-    running = start_server(
-        f"sqlite:///{folder / 'ips.db'}",
-        folder / "server.log",
-        IPS_ENGINE="true",
-        IPS_RUN_SECONDS="0",
-        IPS_RUN_SECONDS_BY_TYPE="VideoPublish=6",
-        IPS_POLL_SECONDS="0.05",
-    )
-    yield running
-    stop_server(running)
+    slow_videos = {**ENGINE_ENV, "IPS_RUN_SECONDS_BY_TYPE": "VideoPublish=6"}
+    with server_on_its_own(tmp_path_factory, "controls", **slow_videos) as running:
+        yield running
 
 
 @pytest.fixture
 def soap(engine_server: Server) -> Iterator[tuple[Account, Call]]:
-    database = Database(engine_server.database_url)
-    account = make_account(SqlJobRepository(database))
-    yield account, caller(engine_server, account)
-    database.dispose()
+    with account_and_caller(engine_server) as soap:
+        yield soap
 
 
 def progress(call: Call, account: Account, name: str) -> list[tuple[str, int]]:

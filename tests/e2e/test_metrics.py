@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import (
+    ENGINE_ENV,
     NS,
     Account,
     Reply,
@@ -22,16 +23,14 @@ from conftest import (
     stop_server,
     wait_for,
 )
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
-ENGINE_ENV = {"IPS_ENGINE": "true", "IPS_RUN_SECONDS": "0", "IPS_POLL_SECONDS": "0.05"}
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 VIDEO = "<videoPublishJob><emailSetting>None</emailSetting></videoPublishJob>"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

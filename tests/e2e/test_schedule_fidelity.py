@@ -8,17 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from conftest import NS, Account, Reply
+from conftest import PUBLISH_JOB as PUBLISH
+from conftest import Account, Reply, q
 from lxml import etree
-
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType>"
-    "<emailSetting>None</emailSetting></imageServingPublishJob>"
-)
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 def submit(call: Callable[..., Reply], account: Account, name: str, schedule: str) -> Reply:

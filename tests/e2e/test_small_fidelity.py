@@ -13,15 +13,21 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import (
-    NS,
+    ENGINE_ENV,
     Account,
     Reply,
     Server,
+    account_and_caller,
     caller,
     make_account,
+    q,
+    server_on_its_own,
     start_server,
     stop_server,
     wait_for,
+)
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
 )
 from lxml import etree
 
@@ -30,32 +36,19 @@ from ips_jobs.domain.ports import RunQuery
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
-ENGINE_ENV = {"IPS_ENGINE": "true", "IPS_RUN_SECONDS": "0", "IPS_POLL_SECONDS": "0.05"}
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType><emailSetting>None</emailSetting>"
-    "</imageServingPublishJob>"
-)
 Call = Callable[..., Reply]
-
-
-def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
 
 
 @pytest.fixture(scope="module")
 def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("fidelity")
-    running = start_server(f"sqlite:///{folder / 'ips.db'}", folder / "server.log", **ENGINE_ENV)
-    yield running
-    stop_server(running)
+    with server_on_its_own(tmp_path_factory, "fidelity", **ENGINE_ENV) as running:
+        yield running
 
 
 @pytest.fixture
 def soap(engine_server: Server) -> Iterator[tuple[Account, Call]]:
-    database = Database(engine_server.database_url)
-    account = make_account(SqlJobRepository(database))
-    yield account, caller(engine_server, account)
-    database.dispose()
+    with account_and_caller(engine_server) as soap:
+        yield soap
     requests.delete(f"{engine_server.base_url}/_ips/faults", timeout=10)
 
 

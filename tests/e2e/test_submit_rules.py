@@ -18,15 +18,14 @@ from conftest import (
     post,
     stored_jobs,
 )
+from conftest import (
+    PUBLISH_JOB as PUBLISH,
+)
 from lxml import etree
 
 from ips_jobs.domain.jobs import Run, RunState
 from ips_jobs.store.repository import SqlJobRepository
 
-PUBLISH = (
-    "<imageServingPublishJob><publishType>Full</publishType>"
-    "<emailSetting>None</emailSetting></imageServingPublishJob>"
-)
 FUTURE = "<execTime>2099-06-01T00:00:00Z</execTime>"
 CONTROLS = ("pauseJob", "resumeJob", "stopJob", "deleteJob", "executeJob")
 
