@@ -5,7 +5,6 @@ point at) needs the token, as a Bearer header or as the dashboard's cookie."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -13,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +30,7 @@ from ips_jobs.errors import (
     NoCredentials,
     StoreError,
 )
+from ips_jobs.request_body import read_timeout
 
 log = logging.getLogger("ips_jobs.control")
 
@@ -417,7 +417,7 @@ def _body(environ: dict[str, Any], timeout: float) -> bytes:
     if not length and not chunked:
         return b""
     try:
-        with _read_timeout(environ, timeout):
+        with read_timeout(environ, timeout):
             body: bytes = environ["wsgi.input"].read(length if length else MAX_BODY + 1)
     except TimeoutError:
         raise Refused(
@@ -428,23 +428,6 @@ def _body(environ: dict[str, Any], timeout: float) -> bytes:
     if len(body) > MAX_BODY:
         raise InvalidParameter("body", f"at most {MAX_BODY} bytes")
     return body
-
-
-@contextlib.contextmanager
-def _read_timeout(environ: dict[str, Any], seconds: float) -> Iterator[None]:
-    """Body reads give up (TimeoutError) after `seconds` without a byte: a chunked body with
-    no last chunk, or a Content-Length larger than the body, would hold a thread for good."""
-    sock = environ.get("gunicorn.socket")
-    if sock is None:
-        yield
-        return
-    before = sock.gettimeout()
-    sock.settimeout(seconds)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            sock.settimeout(before)
 
 
 def _json_headers() -> Headers:

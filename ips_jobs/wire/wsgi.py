@@ -7,7 +7,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import quoteattr
 
 from ips_jobs import __version__
+from ips_jobs.request_body import read_timeout
 from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
 from ips_jobs.wire.soap import MAX_REASON_CHARS, Dispatcher, Outcome, clip
 
@@ -101,7 +102,7 @@ class WsgiApp:
             )
         soap_ns = SOAP12_NS if content_type == "application/soap+xml" else SOAP11_NS
         try:
-            with _read_timeout(environ, self.body_timeout):
+            with read_timeout(environ, self.body_timeout):
                 received = self._body(environ)
         except TimeoutError:
             received, outcome = None, self.dispatcher.body_stalled(soap_ns, self.body_timeout)
@@ -166,23 +167,6 @@ def _drop(environ: dict[str, Any], start_response: StartResponse) -> Iterable[by
             sock.shutdown(socket.SHUT_RDWR)
     start_response("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")])
     return []
-
-
-@contextlib.contextmanager
-def _read_timeout(environ: dict[str, Any], seconds: float) -> Iterator[None]:
-    """Reads of the body give up (TimeoutError) after `seconds` without a byte: a client whose
-    Content-Length promises more than it sends would otherwise hold a thread for good."""
-    sock = environ.get("gunicorn.socket")
-    if sock is None:
-        yield
-        return
-    before = sock.gettimeout()
-    sock.settimeout(seconds)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            sock.settimeout(before)
 
 
 def _drain(stream: Any, limit: int = DRAIN_LIMIT) -> None:
