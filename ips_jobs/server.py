@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -45,7 +46,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "when_ready": self._ready,
             "on_exit": self._exit,
             "child_exit": self._child_exit,
-            "worker_int": _quick_exit,
+            "post_worker_init": _quick_exit_on_quit,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -83,13 +84,19 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return app.wsgi_app(self.settings)
 
 
-def _quick_exit(worker: Any) -> None:
+def _quick_exit_on_quit(_worker: Any) -> None:
     """Ctrl-C (SIGINT, and the SIGQUIT the arbiter passes on) is gunicorn's quick shutdown,
-    yet a worker leaving with sys.exit still waits for its request threads: one held by a
-    `latency` fault or a stalled body kept it until graceful_timeout, when the arbiter
-    SIGKILLed it and logged "Perhaps out of memory?". The worker leaves at once instead;
-    requests in progress are cut (SIGTERM still lets them finish)."""
-    worker.log.info("Worker exiting (pid: %s)", worker.pid)
+    yet its worker handler could hang until graceful_timeout, when the arbiter SIGKILLed the
+    worker and logged "Perhaps out of memory?": a worker leaving with sys.exit waits for its
+    request threads (one held by a `latency` fault, say), and when both signals arrive at
+    once the second handler runs inside the first and waits for the thread pool's lock that
+    the first holds. The worker leaves at once instead, taking no lock; requests in progress
+    are cut (SIGTERM still lets them finish)."""
+    for signum in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, _exit_now)
+
+
+def _exit_now(_signum: int, _frame: Any) -> None:
     os._exit(0)
 
 

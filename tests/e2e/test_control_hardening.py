@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -120,7 +121,7 @@ def ended(call: Call, account: Account, name: str) -> bool:
 
 def count_rows(server: Server, table: str) -> int:
     path = make_url(server.database_url).database
-    with sqlite3.connect(str(path)) as conn:
+    with closing(sqlite3.connect(str(path))) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
@@ -319,7 +320,7 @@ def _keeps_run_ids(database_url: str) -> bool:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return True
-    with sqlite3.connect(str(url.database)) as conn:
+    with closing(sqlite3.connect(str(url.database))) as conn:
         row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'job_runs'").fetchone()
     return "AUTOINCREMENT" in row[0].upper()
 
@@ -442,11 +443,12 @@ def test_an_internal_error_is_a_json_500_logged_once(server: Server, base: str) 
     dashboard and its state all fail inside; each answer is JSON and each failure's traceback
     is in the log exactly once."""
     path = make_url(server.database_url).database
-    with sqlite3.connect(str(path)) as conn:
+    with closing(sqlite3.connect(str(path))) as conn:
         conn.execute(
             "INSERT INTO fault_rules (created_at, effect, hits) VALUES "
             "('2024-01-01 00:00:00', 'no such effect', 0)"
         )
+        conn.commit()
     offset = len(server.log())
     try:
         for page in ("/faults", "/", "/state"):
@@ -461,8 +463,9 @@ def test_an_internal_error_is_a_json_500_logged_once(server: Server, base: str) 
             assert written.count(f"unexpected error in GET '/_ips{page}'") == 1, written
         assert "'no such effect' is not a valid Effect" in written
     finally:
-        with sqlite3.connect(str(path)) as conn:
+        with closing(sqlite3.connect(str(path))) as conn:
             conn.execute("DELETE FROM fault_rules WHERE effect = 'no such effect'")
+            conn.commit()
 
 
 # -- 5. statuses fault rules may answer with --------------------------------------------------
