@@ -24,14 +24,15 @@ log = logging.getLogger("ips_jobs.server")
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, listener: socket.socket) -> None:
         self.settings = settings
-        self.listener = listener
+        #: gunicorn owns the socket from here; load_config runs again on SIGHUP.
+        self.fd = listener.detach()
         self._engine: EngineChild | None = None
         super().__init__()
 
     def load_config(self) -> None:
         s = self.settings
         options: dict[str, Any] = {
-            "bind": f"fd://{self.listener.detach()}",  # gunicorn owns it from here
+            "bind": f"fd://{self.fd}",
             "workers": s.workers,
             "threads": s.threads,
             "worker_class": "gthread",

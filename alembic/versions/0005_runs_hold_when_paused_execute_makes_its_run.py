@@ -19,6 +19,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("job_runs") as batch:
         batch.add_column(sa.Column("paused_at", sa.DateTime(), nullable=True))
+    # An executeJob not yet taken by an engine becomes the job's next fire time, so that it
+    # is not lost with its column (the engine then makes the run as for any due job).
+    op.execute(
+        "UPDATE scheduled_jobs SET next_fire_time = execute_requested_at "
+        "WHERE execute_requested_at IS NOT NULL AND trigger_state = 'Normal' "
+        "AND (next_fire_time IS NULL OR next_fire_time > execute_requested_at)"
+    )
     with op.batch_alter_table("scheduled_jobs") as batch:
         batch.drop_index("ix_scheduled_jobs_execute_requested_at")
         batch.drop_column("execute_requested_at")

@@ -89,6 +89,8 @@ class JobSpec:
     time_zone: str
     next_fire_time: datetime | None
     created_at: datetime
+    #: The address of the e-mail user, which a run started at submit names in its log.
+    email_user_email: str | None = None
 
     @property
     def type(self) -> str:

@@ -150,6 +150,7 @@ class JobService:
             submit_user_id=caller.id,
             submit_user_email=caller.email,
             email_user_id=email_user.id,
+            email_user_email=email_user.email,
             locale=validation.job_locale(locale, request_locale),
             description=description,
             exec_time=exec_time,

@@ -355,9 +355,8 @@ class EngineStore:
                     return runs, details
 
 
-#: A schedule's executeJob request is taken, if it is still the one read (`was_requested`).
-#: RETURNING, so that the driver says whether a row matched.
-#: A schedule fired, if it is still due as read (Normal, at `was_due`).
+#: A schedule fired, if it is still due as read (Normal, at `was_due`); RETURNING, so that the
+#: driver says whether a row matched.
 _FIRED = (
     update_(scheduled_jobs)
     .where(

@@ -218,7 +218,14 @@ class SqlJobRepository:
             "created_at": spec.created_at,
         }
         args = self._insert_scheduled.args(values)
-        job = scheduled_from_row({**values, "id": 0, "submit_user_email": spec.submit_user_email})
+        job = scheduled_from_row(
+            {
+                **values,
+                "id": 0,
+                "submit_user_email": spec.submit_user_email,
+                "notify_email": spec.email_user_email,
+            }
+        )
         fire_time = spec.next_fire_time or spec.created_at
         # Converted here, not on the writing thread (which holds SQLite's write lock); the
         # job's id goes in once the job is inserted.
@@ -232,11 +239,17 @@ class SqlJobRepository:
             new_id = int(self._insert_scheduled.one(c, args))
             if run_args is None or fire_now is None:
                 return new_id
-            self._fire_now.many(c, [self._fire_now.args({"b_id": new_id})])
-            run = self._insert_new_run.replaced(run_args, "scheduled_job_id", new_id)
-            if self._insert_new_run.one(c, run) is None:  # its name was taken this millisecond
-                later = fire_time + timedelta(milliseconds=1)
-                self._start_run(c, replace(job, id=new_id), fire_now, later)
+            try:
+                self._fire_now.many(c, [self._fire_now.args({"b_id": new_id})])
+                run = self._insert_new_run.replaced(run_args, "scheduled_job_id", new_id)
+                if self._insert_new_run.one(c, run) is None:  # its name was taken this ms
+                    later = fire_time + timedelta(milliseconds=1)
+                    self._start_run(c, replace(job, id=new_id), fire_now, later)
+            except IntegrityError as exc:
+                # Only the job's own insert may break a constraint (its name is taken); past
+                # it, the whole write must be undone, never a job stored without its run
+                # (group commit keeps a transaction whose statement broke a constraint).
+                raise StoreError(f"the run of job '{spec.name}' could not be stored") from exc
             return new_id
 
         with _checked(lambda _e: NameInUse(spec.name)):
@@ -331,10 +344,14 @@ class SqlJobRepository:
                 update(job_runs)
                 .where(
                     job_runs.c.scheduled_job_id.in_(select(scheduled_jobs.c.id).where(*named)),
-                    job_runs.c.state.in_(_ACTIVE_STATES),
-                    job_runs.c.stop_requested_at.is_(None),
+                    job_runs.c.state.in_(sorted(states.run_sources(RunEvent.STOP))),
                 )
-                .values(stop_requested_at=now)
+                .values(
+                    stop_requested_at=func.coalesce(
+                        job_runs.c.stop_requested_at, literal(now, UtcDateTime())
+                    ),
+                    state=RunState.STOPPING.value,
+                )
             )
             c.execute(delete(scheduled_jobs).where(*named))
 
@@ -501,9 +518,20 @@ def _user_rows(rows: Iterable[Row[Any]]) -> list[User]:
     ]
 
 
+_NOTIFY = users.alias("notify")
+
+
 def _scheduled_select() -> Any:
-    return select(scheduled_jobs, users.c.email.label("submit_user_email")).join(
-        users, users.c.id == scheduled_jobs.c.submit_user_id
+    """Jobs with their submitter's and their e-mail user's addresses (a run they start names
+    the latter in its last log row)."""
+    return (
+        select(
+            scheduled_jobs,
+            users.c.email.label("submit_user_email"),
+            _NOTIFY.c.email.label("notify_email"),
+        )
+        .join(users, users.c.id == scheduled_jobs.c.submit_user_id)
+        .join(_NOTIFY, _NOTIFY.c.id == scheduled_jobs.c.email_user_id)
     )
 
 

@@ -23,6 +23,9 @@ from conftest import (
 )
 from lxml import etree
 
+from ips_jobs.store.database import Database
+from ips_jobs.store.repository import SqlJobRepository
+
 SLOW = "<videoPublishJob><emailSetting>Error</emailSetting></videoPublishJob>"
 Call = Callable[..., Reply]
 
@@ -113,7 +116,7 @@ def test_get_scheduled_jobs_lists_what_is_scheduled_once(call: Call, account: Ac
     assert scheduled(call, account, f"<jobHandle>{fired}</jobHandle>") == []
     assert len(active(call, account, "at once")) == 3  # the runs are still there
     never = call("getScheduledJobs", company(account) + "<jobHandle>j|1|nobody||</jobHandle>")
-    assert fault_code(never) in (30000, 30001)
+    assert fault_code(never) == 30001
 
 
 # -- the documented sequence, on a server whose engine runs ----------------------------------
@@ -188,3 +191,54 @@ def test_a_run_handle_pauses_that_run_alone(soap: tuple[Account, Call]) -> None:
     assert (still.findtext(q("jobHandle")), still.findtext(q("progress"))) == (first, held)
     assert control(call, account, "resumeJob", first).status == 200
     wait_for(lambda: active(call, account, "two runs") == [], timeout=15)
+
+
+def log_messages(call: Call, account: Account, name: str) -> list[str]:
+    reply = call(
+        "getJobLogDetails",
+        f"{company(account)}<originalName>{name}</originalName>",
+    )
+    assert reply.status == 200, etree.tostring(reply.root)
+    return [m.text or "" for m in reply.payload().iter(q("logMessage"))]
+
+
+@pytest.mark.parametrize("paused_first", [False, True])
+def test_delete_job_stops_its_run_in_progress(
+    soap: tuple[Account, Call], paused_first: bool
+) -> None:
+    """The run ends stopped, at once, not as a success 6 s later (nor held for good when
+    the job was paused: its job is gone, so no resumeJob could reach it)."""
+    account, call = soap
+    handle = handle_of(submit(call, account, "doomed", SLOW))
+    wait_for(lambda: [state for state, _ in progress(call, account, "doomed")] == ["Running"])
+    if paused_first:
+        assert control(call, account, "pauseJob", handle).status == 200
+    started = time.monotonic()
+    assert control(call, account, "deleteJob", handle).status == 200
+    wait_for(lambda: active(call, account, "doomed") == [], timeout=10)
+    assert time.monotonic() - started < 3
+    assert "Job was stopped by request" in log_messages(call, account, "doomed")
+
+
+def test_a_run_started_at_submit_names_the_jobs_email_user(
+    soap: tuple[Account, Call], engine_server: Server
+) -> None:
+    account, call = soap
+    database = Database(engine_server.database_url)
+    try:
+        repository = SqlJobRepository(database)
+        [alice] = [u for u in repository.users() if u.id == account.user_id]
+        bob = repository.add_user(
+            f"bob-{account.company_id}@example.test",
+            alice.password_hash,
+            "IpsUser",
+            [account.company_id],
+        )
+    finally:
+        database.dispose()
+    user = f"<userHandle>u|{bob.id}|{bob.email}</userHandle>"
+    for name, when in (("now", ""), ("soon", f"<execTime>{later(0)}</execTime>")):
+        job = PUBLISH.replace("<emailSetting>None<", "<emailSetting>All<")
+        request = f"{company(account)}{user}<jobName>{name}</jobName>{when}{job}"
+        handle_of(call("submitJob", request))
+        wait_for(lambda n=name: any(bob.email in m for m in log_messages(call, account, n)))

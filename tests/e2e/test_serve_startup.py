@@ -4,8 +4,10 @@ throwaway database, one log format, and start-up errors that are one line naming
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -127,3 +129,14 @@ def test_listening_beyond_loopback_without_a_token_is_warned_about(work: Path, t
 
 def served_log(work: Path) -> list[str]:
     return (work.parent / "serve.log").read_text().splitlines()
+
+
+def test_sighup_keeps_serving(work: Path) -> None:
+    """gunicorn reloads its configuration on SIGHUP (logrotate, operators): the listening
+    socket handed to it at start must survive that."""
+    with serve(work, "--ephemeral") as served:
+        served.process.send_signal(signal.SIGHUP)
+        time.sleep(2)
+        assert served.process.poll() is None, served.log()
+        assert requests.get(served.base_url + "/", timeout=5).status_code == 200
+    assert served.process.returncode == 0, served.log()
