@@ -116,6 +116,7 @@ def spec(company: Company, user: User, name: str, **changes: object) -> JobSpec:
         "submit_user_id": user.id,
         "submit_user_email": user.email,
         "email_user_id": user.id,
+        "email_user_email": user.email,
         "locale": None,
         "description": None,
         "exec_time": None,
