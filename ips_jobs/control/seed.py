@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ips_jobs.control.service import only
 from ips_jobs.domain import handles, validation
 from ips_jobs.domain.admin import Admin
 from ips_jobs.domain.jobs import JOB_TYPES
@@ -124,7 +125,7 @@ class Seeder:
         return outcome
 
     def _company(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
-        _only(item, _COMPANY_FIELDS, where)
+        only(item, *_COMPANY_FIELDS, where=where)
         name = _text(item, "name", where)
         wanted = item.get("id")
         if wanted is not None and (
@@ -143,7 +144,7 @@ class Seeder:
         outcome.created["companies"].append(f"c|{company.id}")
 
     def _user(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
-        _only(item, _USER_FIELDS, where)
+        only(item, *_USER_FIELDS, where=where)
         email = _text(item, "email", where)
         found = self.repository.user_by_email(email)
         if found is not None:
@@ -206,12 +207,6 @@ class Seeder:
             raise InvalidParameter(where, error.message) from None
         except (AttributeError, TypeError, ValueError) as error:
             raise InvalidParameter(where, f"does not fit the submitJob shape: {error}") from None
-
-
-def _only(item: Mapping[str, Any], names: tuple[str, ...], where: str) -> None:
-    unknown = set(item) - set(names)
-    if unknown:
-        raise InvalidParameter(f"{where}.{sorted(unknown)[0]}", "unknown field")
 
 
 def _check_shape(model: Any, data: Any, where: str) -> None:

@@ -228,11 +228,14 @@ class Controls:
         return self.store.clear_exchanges()
 
 
-def only(data: Mapping[str, Any], *names: str) -> None:
-    """Refuses fields a body does not take: a misspelt one would otherwise be ignored."""
+def only(data: Mapping[str, Any], *names: str, where: str = "") -> None:
+    """Refuses fields a body does not take: a misspelt one would otherwise be ignored.
+    `where` names the part of the body they are in (`users[0]`)."""
     unknown = set(data) - set(names)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], "unknown field")
+        raise InvalidParameter(
+            f"{where}.{min(unknown)}" if where else min(unknown), "unknown field"
+        )
 
 
 def flag(data: Mapping[str, Any], name: str) -> bool | None:

@@ -35,6 +35,7 @@ from ips_jobs.store.repository import (
     run_from_row,
     run_values,
     scheduled_from_row,
+    scheduled_select,
     tasks_value,
 )
 from ips_jobs.store.tables import (
@@ -43,10 +44,7 @@ from ips_jobs.store.tables import (
     job_log_details,
     job_runs,
     scheduled_jobs,
-    users,
 )
-
-_notify = users.alias("notify")
 
 
 @dataclass(frozen=True)
@@ -445,13 +443,7 @@ class StepWrite:
 def _due_by_time() -> Any:
     """Schedules whose fire time has come (Normal ones only)."""
     return (
-        select(
-            scheduled_jobs,
-            users.c.email.label("submit_user_email"),
-            _notify.c.email.label("notify_email"),
-        )
-        .join(users, users.c.id == scheduled_jobs.c.submit_user_id)
-        .join(_notify, _notify.c.id == scheduled_jobs.c.email_user_id)
+        scheduled_select()
         .where(
             scheduled_jobs.c.next_fire_time <= bindparam("now", type_=UtcDateTime()),
             scheduled_jobs.c.trigger_state == TriggerState.NORMAL.value,

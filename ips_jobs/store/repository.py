@@ -286,14 +286,14 @@ class SqlJobRepository:
         if name is not None:
             where.append(scheduled_jobs.c.name == name)
         with self._reading() as c:
-            rows = c.execute(_scheduled_select().where(*where).order_by(scheduled_jobs.c.id))
+            rows = c.execute(scheduled_select().where(*where).order_by(scheduled_jobs.c.id))
             return [scheduled_from_row(r._mapping) for r in rows]
 
     def scheduled_job(self, company_id: int, name: str) -> ScheduledJob | None:
         """The live job of that name, else the one that fired last."""
         complete = scheduled_jobs.c.trigger_state == TriggerState.COMPLETE.value
         stmt = (
-            _scheduled_select()
+            scheduled_select()
             .where(scheduled_jobs.c.company_id == company_id, scheduled_jobs.c.name == name)
             .order_by(complete, scheduled_jobs.c.id.desc())
             .limit(1)
@@ -521,7 +521,7 @@ def _user_rows(rows: Iterable[Row[Any]]) -> list[User]:
 _NOTIFY = users.alias("notify")
 
 
-def _scheduled_select() -> Any:
+def scheduled_select() -> Any:
     """Jobs with their submitter's and their e-mail user's addresses (a run they start names
     the latter in its last log row)."""
     return (
