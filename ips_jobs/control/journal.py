@@ -75,6 +75,10 @@ def _encoding(body: bytes) -> tuple[str | None, int]:
     for start, codec in _WIDE:
         if body.startswith(start):
             return codec, 0
+    if b"\x00" in body[:2]:
+        # No mark and no declaration, yet NULs: UTF-16 text, which the parser refuses but
+        # whose password must not be kept readable between the NULs all the same.
+        return ("utf-16-le" if body[1:2] == b"\x00" else "utf-16-be"), 0
     declared = _DECLARED.match(body, 0, 200)
     if declared is None:
         return "utf-8", 0

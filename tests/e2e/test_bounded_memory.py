@@ -165,6 +165,23 @@ def test_passwords_are_masked_in_every_encoding(
         assert "submitJobParam" in request  # decoded, so still readable
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_body_without_mark_or_declaration_is_kept_masked(
+    server: Server, encoding: str
+) -> None:
+    """The parser refuses such a body, but the journal keeps every request: the password
+    must not stay readable between the NULs of the text read as UTF-8."""
+    marker = uuid.uuid4().hex
+    secret = f"secret{marker}"
+    body = submit_as(f"nobody-{marker}@example.test", secret).encode(encoding)
+    response = requests.post(
+        server.service_url, data=body, headers={"Content-Type": "text/xml"}, timeout=30
+    )
+    assert response.status_code == 500
+    request = str(newest_journal_entry(server, f"nobody-{marker}")["request"])
+    assert secret not in request.replace("\x00", "") and "<password>****</password>" in request
+
+
 def newest_journal_entry(server: Server, marker: str) -> dict[str, object]:
     def find() -> dict[str, object] | None:
         entries = requests.get(server.base_url + "/_ips/requests", timeout=30).json()
