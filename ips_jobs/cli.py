@@ -25,10 +25,7 @@ from ips_jobs.config import (
     flag_name,
 )
 from ips_jobs.domain import access
-from ips_jobs.errors import ConfigError, EngineBusy, IpsJobsError
-
-#: `ips-jobs worker` exits with this when SQLite already has its one engine.
-ENGINE_BUSY_EXIT = 3
+from ips_jobs.errors import ENGINE_BUSY_EXIT, ConfigError, EngineBusy, IpsJobsError
 
 F = Callable[..., Any]
 
@@ -197,8 +194,14 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
 @_option(
     "body_timeout",
     type=float,
-    help="Seconds a request body may stall before the request gets a fault (HTTP 408) "
-    "(default 30).",
+    help="Seconds a request's whole body may take to arrive before the request gets a fault "
+    "(HTTP 408) (default 30).",
+)
+@_option(
+    "header_timeout",
+    type=float,
+    help="Seconds a request's head (request line and headers) may take to arrive before "
+    "the connection gets a 408 and is closed (default 10).",
 )
 @_option(
     "journal_size",

@@ -17,6 +17,10 @@ class ConfigError(IpsJobsError):
     """The configuration is not valid."""
 
 
+#: `ips-jobs worker` exits with this status on EngineBusy (its supervisor reads it).
+ENGINE_BUSY_EXIT = 3
+
+
 class EngineBusy(IpsJobsError):
     """Another process already runs the engine for this SQLite database."""
 

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from ips_jobs import metrics
-from ips_jobs.cli import ENGINE_BUSY_EXIT
+from ips_jobs.errors import ENGINE_BUSY_EXIT
 
 # The serve process speaks for its engine, as in its ready line.
 log = logging.getLogger("ips_jobs.server")
