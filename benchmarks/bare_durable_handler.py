@@ -8,8 +8,9 @@ one lock with BEGIN IMMEDIATE retried, as ips-jobs' writers are. No authenticati
 validation, no job engine. The table must exist: soap_throughput creates it. The file is
 named by BARE_DATABASE.
 
-    BARE_DATABASE=/tmp/floor.db python -m gunicorn -k gthread -w 2 --threads 8 \
-        --keep-alive 30 -b 127.0.0.1:8082 benchmarks.bare_durable_handler:app
+    BARE_DATABASE=/tmp/floor.db IPS_THREADS=8 python -m gunicorn \
+        -k ips_jobs.server.HttpWorker -w 2 --keep-alive 30 -b 127.0.0.1:8082 \
+        benchmarks.bare_durable_handler:asgi
 """
 
 from __future__ import annotations
@@ -88,3 +89,6 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         return bare_handler.not_a_submit_job(start_response)
     _insert(job_name)
     return bare_handler.answer(start_response)
+
+
+asgi = bare_handler.bridged(app)

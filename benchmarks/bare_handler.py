@@ -5,17 +5,19 @@ parse (ips_jobs.wire.xml.parse: same parser settings, one parser per thread), fi
 jobName and answers a fixed submitJobReturn envelope. No authentication, no schema
 validation, no database.
 
-Serve it exactly like ips-jobs is served (gthread workers, same workers/threads):
+Serve it exactly like ips-jobs is served (same worker class, workers and threads):
 
-    python -m gunicorn -k gthread -w 2 --threads 8 --keep-alive 30 \
-        -b 127.0.0.1:8081 benchmarks.bare_handler:app
+    IPS_THREADS=8 python -m gunicorn -k ips_jobs.server.HttpWorker -w 2 --keep-alive 30 \
+        -b 127.0.0.1:8081 benchmarks.bare_handler:asgi
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ips_jobs.asgi_bridge import WsgiBridge
 from ips_jobs.errors import InvalidRequestXml
 from ips_jobs.wire.xml import parse
 
@@ -69,3 +71,17 @@ def not_a_submit_job(start_response: StartResponse) -> Iterable[bytes]:
 def _text(start_response: StartResponse, status: str, text: bytes) -> Iterable[bytes]:
     start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))])
     return [text]
+
+
+def bridged(wsgi: Any) -> WsgiBridge:
+    """`wsgi` as ips-jobs serves its app: read by uvicorn workers, run on the bridge's thread
+    pool (IPS_THREADS threads): `python -m gunicorn -k ips_jobs.server.HttpWorker ...:asgi`."""
+    return WsgiBridge(
+        wsgi,
+        threads=int(os.environ.get("IPS_THREADS", "8")),
+        max_body_bytes=10 * 1024 * 1024,
+        body_timeout=30.0,
+    )
+
+
+asgi = bridged(app)

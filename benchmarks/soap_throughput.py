@@ -12,7 +12,8 @@
 3. submitJob: N keep-alive clients post submitJob envelopes (authHeader +
    imageServingPublishJob, unique jobName each) for a fixed time after a warm-up; then every
    acknowledged job must be a row of scheduled_jobs;
-4. the floors, under gunicorn with the same workers and threads, measured with the same
+4. the floors, served as ips-jobs is (gunicorn's arbiter, ips-jobs' uvicorn worker and
+   bridge) with the same workers and threads, measured with the same
    clients: benchmarks/bare_handler.py (lxml parse + fixed reply; the 40 % target is against
    this one) and benchmarks/bare_durable_handler.py (the same plus one SQLite row committed
    before the answer: the least a durable submitJob can cost);
@@ -902,8 +903,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 FLOOR_APPS = {
-    "bare": "benchmarks.bare_handler:app",
-    "bare_durable": "benchmarks.bare_durable_handler:app",
+    "bare": "benchmarks.bare_handler:asgi",
+    "bare_durable": "benchmarks.bare_durable_handler:asgi",
 }
 
 
@@ -920,9 +921,10 @@ def floor_phase(
     """Serves a floor handler exactly as ips-jobs is served and measures it the same way."""
     workers, threads = server_settings(args.workers, args.threads)
     port = free_port()
-    command = [args.python, "-m", "gunicorn", "-k", "gthread", "-w", str(workers)]
-    command += ["--threads", str(threads), "--keep-alive", "30", "-b"]
+    command = [args.python, "-m", "gunicorn", "-k", "ips_jobs.server.HttpWorker"]
+    command += ["-w", str(workers), "--keep-alive", "30", "-b"]
     command += [f"127.0.0.1:{port}", "--log-level", "warning", FLOOR_APPS[kind]]
+    env = {**(env or {}), "IPS_THREADS": str(threads)}
     print(f"starting {name}: {' '.join(command)}", flush=True)
     server = start_process(name, command, port, folder / f"{kind}.log", env)
     try:

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ips_jobs import metrics
+from ips_jobs.asgi_bridge import WsgiBridge
 from ips_jobs.clock import Clock, SystemClock
 from ips_jobs.config import Settings
 from ips_jobs.control.dashboard import Dashboard
 from ips_jobs.control.journal import Journal, recorder
+from ips_jobs.control.routes import MAX_BODY as MAX_CONTROL_BODY
 from ips_jobs.control.routes import ControlApp
 from ips_jobs.control.seed import Seeder
 from ips_jobs.control.service import Controls
@@ -127,4 +129,14 @@ def wsgi_app(settings: Settings) -> WsgiApp:
         settings.body_timeout,
         control=control_app,
         recorders=[recorder(journal), metrics.record] if journal else [metrics.record],
+    )
+
+
+def asgi_app(settings: Settings) -> WsgiBridge:
+    """The WSGI app as the HTTP server runs it: bodies read whole off the request threads."""
+    return WsgiBridge(
+        wsgi_app(settings),
+        threads=settings.threads,
+        max_body_bytes=max(settings.max_body_bytes, MAX_CONTROL_BODY),
+        body_timeout=settings.body_timeout,
     )

@@ -74,6 +74,7 @@ class Settings:
     threads: int = 8
     max_body_bytes: int = 10 * 1024 * 1024
     body_timeout: float = 30.0
+    header_timeout: float = 10.0
     timezone: str = "UTC"
     seed_demo: bool = True
     log_level: str = "info"
@@ -150,7 +151,7 @@ class Settings:
                 raise ConfigError(f"{name(field)}: must be at least 1")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"{name('max_body_bytes')}: must be at least 1024 bytes")
-        for field in ("body_timeout", "poll_seconds", "heartbeat_timeout"):
+        for field in ("body_timeout", "header_timeout", "poll_seconds", "heartbeat_timeout"):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{name(field)}: must be more than 0 seconds")
         if self.run_seconds < 0:

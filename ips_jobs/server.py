@@ -1,24 +1,33 @@
-"""The HTTP server: gunicorn with threaded workers (keep-alive), each building its own app,
-and beside them one `ips-jobs worker` process running the job engine."""
+"""The HTTP server: gunicorn's arbiter (binding, forking, restarting and stopping workers)
+with uvicorn workers, each reading requests on an event loop and running the app on its own
+thread pool (asgi_bridge.py), and beside them one `ips-jobs worker` process running the job
+engine. docs/performance.md ("Choosing the serving layer") has why."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
 import socket
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
 
 from ips_jobs import app, logs, metrics
 from ips_jobs.config import Settings
 from ips_jobs.control.routes import exposure_warning
+from ips_jobs.http_heads import protocol_class
 from ips_jobs.supervisor import EngineChild
 from ips_jobs.wire.wsgi import CONTROL_PREFIX, SERVICE_PATH
 
 log = logging.getLogger("ips_jobs.server")
+
+#: Connections one worker holds open at once (gunicorn's worker_connections default); a
+#: connection past it gets 503.
+MAX_CONNECTIONS = 1000
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -34,8 +43,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         options: dict[str, Any] = {
             "bind": f"fd://{self.fd}",
             "workers": s.workers,
-            "threads": s.threads,
-            "worker_class": "gthread",
+            "worker_class": HttpWorker,
+            "worker_connections": MAX_CONNECTIONS,
             "keepalive": 30,
             "loglevel": s.log_level,
             "accesslog": None,
@@ -47,7 +56,6 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "when_ready": self._ready,
             "on_exit": self._exit,
             "child_exit": self._child_exit,
-            "post_worker_init": _quick_exit_on_quit,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -82,23 +90,34 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         metrics.process_dead(worker.pid)
 
     def load(self) -> Any:
-        return app.wsgi_app(self.settings)
+        return app.asgi_app(self.settings)
 
 
-def _quick_exit_on_quit(_worker: Any) -> None:
-    """Ctrl-C (SIGINT, and the SIGQUIT the arbiter passes on) is gunicorn's quick shutdown,
-    yet its worker handler could hang until graceful_timeout, when the arbiter SIGKILLed the
-    worker and logged "Perhaps out of memory?": a worker leaving with sys.exit waits for its
-    request threads (one held by a `latency` fault, say), and when both signals arrive at
-    once the second handler runs inside the first and waits for the thread pool's lock that
-    the first holds. The worker leaves at once instead, taking no lock; requests in progress
-    are cut (SIGTERM still lets them finish)."""
-    for signum in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(signum, _exit_now)
+class HttpWorker(UvicornWorker):  # type: ignore[misc]
+    """A gunicorn worker serving the bridge with uvicorn's httptools protocol, guarded."""
 
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        "loop": "asyncio",
+        "interface": "asgi3",
+        "lifespan": "off",
+        "access_log": False,
+        "server_header": False,
+        "limit_concurrency": MAX_CONNECTIONS,
+    }
 
-def _exit_now(_signum: int, _frame: Any) -> None:
-    os._exit(0)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # benchmarks serve their floors with this worker too, from a plain gunicorn command
+        settings: Settings = getattr(self.app, "settings", None) or Settings()
+        self.config.http = protocol_class(settings.header_timeout)  # read when it loads
+
+    def _install_sigquit_handler(self) -> None:
+        """Ctrl-C (SIGINT, and the SIGQUIT the arbiter passes on) is gunicorn's quick
+        shutdown: the worker leaves at once, cutting requests in progress (one held by a
+        `latency` fault, say) instead of waiting out graceful_timeout, after which the
+        arbiter SIGKILLed it and logged "Perhaps out of memory?". SIGTERM still lets
+        requests finish."""
+        asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, os._exit, 0)
 
 
 def _url_host(host: str) -> str:

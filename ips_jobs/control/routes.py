@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ips_jobs.control import seed
 from ips_jobs.control.exports import Archive, Exports, NoExport
@@ -30,7 +30,6 @@ from ips_jobs.errors import (
     NoCredentials,
     StoreError,
 )
-from ips_jobs.request_body import read_timeout
 
 log = logging.getLogger("ips_jobs.control")
 
@@ -230,6 +229,15 @@ class ControlApp:
         if cookie is not None and hmac.compare_digest(
             cookie.encode("latin-1", "replace"), self._cookie_value().encode()
         ):
+            if method not in ("GET", "HEAD") and not _same_origin(environ):
+                raise Refused(
+                    403,
+                    "a change through the dashboard's cookie must come from the dashboard's "
+                    "own pages (another site or port sent it); scripts send "
+                    "'Authorization: Bearer <token>'",
+                    None,
+                    [],
+                )
             return None
         raise _unauthorized(
             NoCredentials(
@@ -381,6 +389,20 @@ def _cookie_name(environ: dict[str, Any]) -> str:
     return f"ips_control_{port or environ.get('SERVER_PORT') or 'default'}"
 
 
+def _same_origin(environ: dict[str, Any]) -> bool:
+    """Whether a browser sent the request from this server's own pages. The cookie is
+    SameSite=Lax, yet another port of the same host counts as the same site: a page of any
+    local dev server could otherwise post here with it. A client that sends neither header
+    is no browser, and cannot have been led to send the cookie."""
+    site = environ.get("HTTP_SEC_FETCH_SITE")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == environ.get("HTTP_HOST", "").lower()
+
+
 def _cookies(environ: dict[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for part in environ.get("HTTP_COOKIE", "").split(";"):
@@ -407,24 +429,19 @@ def _request(environ: dict[str, Any], method: str, path: str, timeout: float) ->
 
 
 def _body(environ: dict[str, Any], timeout: float) -> bytes:
-    """The request body, by its Content-Length or, sent chunked, to its end (gunicorn's
-    wsgi.input takes the chunks off). A body that stops arriving for `timeout` seconds is
-    a 408; one that cannot be read (a broken chunk, the client gone) a 400."""
-    length = int(environ.get("CONTENT_LENGTH") or 0)  # gunicorn has checked it is a number
-    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    """The request body, which the server has read whole (asgi_bridge.py): a body that
+    stopped arriving for `timeout` seconds is a 408."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)  # the server has checked it is a number
     if length > MAX_BODY:
         raise InvalidParameter("body", f"at most {MAX_BODY} bytes")
-    if not length and not chunked:
+    if not length and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         return b""
     try:
-        with read_timeout(environ, timeout):
-            body: bytes = environ["wsgi.input"].read(length if length else MAX_BODY + 1)
+        body: bytes = environ["wsgi.input"].read(length if length else MAX_BODY + 1)
     except TimeoutError:
         raise Refused(
-            408, f"the request body stopped arriving for {timeout:g} s", None, []
+            408, f"the request body did not arrive within {timeout:g} s", None, []
         ) from None
-    except Exception as exc:  # gunicorn's parse errors (a bad chunk size), a lost client
-        raise InvalidParameter("body", f"could not be read: {exc or type(exc).__name__}") from None
     if len(body) > MAX_BODY:
         raise InvalidParameter("body", f"at most {MAX_BODY} bytes")
     return body

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -15,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import quoteattr
 
 from ips_jobs import __version__
-from ips_jobs.request_body import read_timeout
+from ips_jobs.asgi_bridge import ABORT_KEY
 from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
 from ips_jobs.wire.soap import MAX_REASON_CHARS, Dispatcher, Outcome, clip
 
@@ -29,9 +27,6 @@ _WSDL_PATH = re.compile(r"/scene7/(?:webservice/)?IpsApi(?:-(?P<version>[0-9a-z-
 _XML_TYPES = ("text/xml", "application/soap+xml", "application/xml")
 #: `?wsdl` on the service answers with the newest schema.
 DEFAULT_WSDL_VERSION = "2022-11-01-beta"
-
-#: The most of a refused body read and dropped; past it the connection is closed.
-DRAIN_LIMIT = 256 * 1024 * 1024
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -102,8 +97,7 @@ class WsgiApp:
             )
         soap_ns = SOAP12_NS if content_type == "application/soap+xml" else SOAP11_NS
         try:
-            with read_timeout(environ, self.body_timeout):
-                received = self._body(environ)
+            received = self._body(environ)
         except TimeoutError:
             received, outcome = None, self.dispatcher.body_stalled(soap_ns, self.body_timeout)
         else:
@@ -131,18 +125,15 @@ class WsgiApp:
         return [outcome.body]
 
     def _body(self, environ: dict[str, Any]) -> bytes | None:
-        """The request body; None when it is over the limit (then it is read and dropped, so
-        the client's keep-alive connection stays usable)."""
-        stream = environ["wsgi.input"]
+        """The request body; None when it is over the limit. TimeoutError when it stopped
+        arriving (the server has read it by its deadline: asgi_bridge.py)."""
         length = _content_length(environ)
         if length is not None and length > self.max_body_bytes:
-            _drain(stream)
             return None
-        body: bytes = stream.read(self.max_body_bytes + 1 if length is None else length)
-        if len(body) > self.max_body_bytes:
-            _drain(stream)
-            return None
-        return body
+        body: bytes = environ["wsgi.input"].read(
+            self.max_body_bytes + 1 if length is None else length
+        )
+        return None if len(body) > self.max_body_bytes else body
 
     def _wsdl(
         self, environ: dict[str, Any], start_response: StartResponse, version: str | None
@@ -160,26 +151,13 @@ class WsgiApp:
 
 
 def _drop(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-    """A fault rule's dropped connection: the socket is shut, nothing is answered."""
-    sock = environ.get("gunicorn.socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    """A fault rule's dropped connection: the server closes it and answers nothing (a server
+    that cannot drop connections answers an empty 500 and closes)."""
+    abort = environ.get(ABORT_KEY)
+    if abort is not None:
+        abort()
     start_response("500 Internal Server Error", [("Content-Length", "0"), ("Connection", "close")])
     return []
-
-
-def _drain(stream: Any, limit: int = DRAIN_LIMIT) -> None:
-    """Reads and drops the rest of a refused body (bounded), so the client's keep-alive
-    connection stays usable for its next request; a client that stops sending it still gets
-    its answer (gunicorn then closes the connection)."""
-    left = limit
-    with contextlib.suppress(TimeoutError):
-        while left > 0:
-            chunk = stream.read(min(65536, left))
-            if not chunk:
-                return
-            left -= len(chunk)
 
 
 def _wsdl_name(version: str | None) -> str:

@@ -418,7 +418,11 @@ def test_a_chunked_fault_rule_from_a_raw_socket_is_read(server: Server, base: st
     assert [rule["operation"] for rule in rules] == ["chunkedCall"]
 
 
-def test_a_broken_or_stalled_chunked_body_is_a_json_error(server: Server, base: str) -> None:
+def test_a_broken_chunked_body_is_a_text_400_and_a_stalled_one_a_json_408(
+    server: Server, base: str
+) -> None:
+    """A broken chunk is malformed HTTP, answered by the HTTP layer in a short text (the
+    connection is closed); a body that stops arriving is the control plane's JSON 408."""
     offset = len(server.log())
     head = (
         b"POST /_ips/faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -426,7 +430,8 @@ def test_a_broken_or_stalled_chunked_body_is_a_json_error(server: Server, base: 
     )
     broken = _raw(server, head + b"zz\r\n{}\r\n0\r\n\r\n")
     assert broken.startswith(b"HTTP/1.1 400"), broken
-    assert b'"code": 30001' in broken and b"'body'" in broken
+    assert broken.endswith(b"\r\n\r\nInvalid HTTP request received."), broken
+    assert b"connection: close" in broken.lower()
     # no last chunk: the server gives up after IPS_BODY_TIMEOUT (1 s here)
     started = time.monotonic()
     stalled = _raw(server, head + b"2\r\n{}\r\n", wait=20)
@@ -598,6 +603,33 @@ def test_with_a_token_the_dashboard_logs_in_once_with_a_cookie(guarded: Server) 
     assert value
     other = requests.get(base + "/faults", cookies={"ips_control_1": value}, timeout=30)
     assert other.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:3000"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        {"Origin": "http://127.0.0.1:3000"},
+    ],
+)
+def test_with_a_token_a_change_sent_with_the_cookie_from_another_page_is_403(
+    guarded: Server, headers: dict[str, str]
+) -> None:
+    """The cookie is SameSite=Lax, yet a page on another port of the same host is the same
+    site and its browser would send the cookie along: such changes are refused, reads not."""
+    base = guarded.base_url + "/_ips"
+    browser = requests.Session()
+    login = browser.get(base + "/?token=" + quote(TOKEN), allow_redirects=False, timeout=30)
+    assert login.status_code == 303
+    refused = browser.post(base + "/faults", json={"effect": "drop"}, headers=headers, timeout=30)
+    assert refused.status_code == 403, refused.text
+    assert "Bearer" in refused.json()["error"]
+    assert browser.get(base + "/faults", headers=headers, timeout=30).json() == []
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": guarded.base_url}
+    added = browser.post(base + "/faults", json={"effect": "drop"}, headers=own, timeout=30)
+    assert added.status_code == 201, added.text
+    assert browser.delete(base + "/faults", headers=own, timeout=30).json() == {"deleted": 1}
 
 
 CHROMIUM = Path("/usr/bin/chromium")
