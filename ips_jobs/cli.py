@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ips_jobs import __version__, app, logs
+from ips_jobs import __version__, app, logs, malloc
 from ips_jobs.config import (
     CONFIG_ENV,
     DEFAULT_DATABASE_URL,
@@ -232,6 +232,7 @@ def serve(**overrides: Any) -> None:
 
     settings, name = _resolved(**overrides)
     _logging(settings)
+    malloc.return_big_blocks()  # before the workers fork: they inherit it
     with startup.listen(settings, name) as listener:  # first: a busy port creates nothing
         settings = replace(settings, port=listener.getsockname()[1])
         with startup.database(settings) as settings:
@@ -252,6 +253,7 @@ def worker(parent_pid: int | None, **overrides: Any) -> None:
 
     settings = _settings(**overrides)
     _logging(settings)
+    malloc.return_big_blocks()
     migrations.migrate(settings.database_url, logging.getLogger("ips_jobs.store").info)
     engine = app.engine(settings)
     stopping = threading.Event()
