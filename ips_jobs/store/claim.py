@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -349,7 +350,10 @@ class EngineStore:
                 ).rowcount
                 details += deleted
                 if deleted < DETAIL_BATCH:
+                    jobs = select(job_runs.c.scheduled_job_id).where(job_runs.c.id.in_(ids))
+                    job_ids = [i for i in c.execute(jobs.distinct()).scalars() if i is not None]
                     runs += c.execute(delete(job_runs).where(job_runs.c.id.in_(ids))).rowcount
+                    c.execute(_FINISHED_JOBS_WITHOUT_RUNS, {"job_ids": job_ids})
                     return runs, details
 
 
@@ -364,6 +368,13 @@ _FIRED = (
     )
     .values(trigger_state=bindparam("trigger_state"), next_fire_time=bindparam("next_fire_time"))
     .returning(scheduled_jobs.c.id)
+)
+#: A job that will never fire again goes with its last run: left alone, the rows of one-off
+#: jobs (one per immediate submitJob) would pile up for good, invisible to every operation.
+_FINISHED_JOBS_WITHOUT_RUNS = delete(scheduled_jobs).where(
+    scheduled_jobs.c.id.in_(bindparam("job_ids", expanding=True)),
+    scheduled_jobs.c.trigger_state == TriggerState.COMPLETE.value,
+    ~exists().where(job_runs.c.scheduled_job_id == scheduled_jobs.c.id),
 )
 #: Prebuilt: the engine runs these for every run. The rows are picked (and, on PostgreSQL,
 #: locked) first, so the writes themselves are one executemany each.

@@ -144,6 +144,52 @@ def test_runs_that_ended_before_the_retention_period_go_with_their_log_rows(
     assert line.endswith(f"with {2 + 2 + DETAIL_BATCH + 9} log row(s)")
 
 
+def test_a_one_off_job_goes_with_its_last_run(
+    repository: SqlJobRepository, database_url: str
+) -> None:
+    """An immediate submitJob leaves a Complete job row that no operation shows: it goes
+    when retention deletes its run, and a job that will fire again stays."""
+    account = make_account(repository)
+    service = JobService(repository, SystemClock(), PasswordChecker(), ZoneInfo("UTC"), "tests")
+    user = service.authenticate(account.email, account.password)
+    for name, schedule in (("one-off", None), ("nightly", "0 0 3 * * ?")):
+        service.submit(
+            user,
+            company_handle=account.company_handle,
+            user_handle=None,
+            job_name=name,
+            locale=None,
+            exec_time=None,
+            exec_schedule=schedule,
+            description=None,
+            job_types={"imageServingPublishJob": {"publishType": "Full"}},
+        )
+    one_off = repository.scheduled_job(account.company_id, "one-off")
+    nightly = repository.scheduled_job(account.company_id, "nightly")
+    assert one_off is not None and nightly is not None
+    long_ago = datetime.now(UTC) - 40 * DAY
+    old_nightly = ended(repository, account, "nightly", long_ago)
+    with repository.db.write() as c:
+        c.execute(
+            job_runs.update()
+            .where(job_runs.c.scheduled_job_id == one_off.id)
+            .values(state=RunState.DONE.value, start_date=long_ago, end_date=long_ago)
+        )
+        c.execute(
+            job_runs.update()
+            .where(job_runs.c.id == old_nightly.id)
+            .values(scheduled_job_id=nightly.id)
+        )
+    retaining = engine(database_url, 30)
+    try:
+        assert retaining.retain() == 2
+    finally:
+        retaining.store.db.dispose()
+    _, _, schedules = stored(repository)
+    assert one_off.id not in schedules
+    assert nightly.id in schedules
+
+
 def test_zero_keeps_everything(repository: SqlJobRepository, database_url: str) -> None:
     seed(repository)
     before = stored(repository)
