@@ -29,7 +29,7 @@ from ips_jobs.domain.passwords import hash_password
 from ips_jobs.store import migrations
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.store.tables import scheduled_jobs
+from ips_jobs.store.tables import change_counter, metadata, scheduled_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -123,6 +123,31 @@ def migrated_database(backend: str, folder: Path) -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with migrated_database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture(scope="module", params=_database_params())
+def shared_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One migrated database per backend for a whole module (see emptied_database_url)."""
+    with migrated_database(request.param, tmp_path_factory.mktemp("shared")) as url:
+        yield url
+
+
+@pytest.fixture
+def emptied_database_url(shared_database_url: str) -> Iterator[str]:
+    """The module's shared database, emptied again after each test: a module whose tests
+    need no file of their own overrides database_url with it (migrating is the slow part)."""
+    yield shared_database_url
+    engine = create_engine(shared_database_url)
+    names = [t.name for t in reversed(metadata.sorted_tables) if t is not change_counter]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""What the domain needs from storage. Implemented by store.repository.SqlJobRepository;
-every method is one transaction, and no storage exception crosses this line."""
+"""What the domain needs from storage. Implemented by store.repository.SqlJobRepository and
+store.assets.SqlAssetRepository; every method is one transaction, and no storage exception
+crosses this line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ips_jobs.domain.assets import (
+    Asset,
+    AssetDraft,
+    AssetPage,
+    AssetQuery,
+    BatchOutcome,
+    Folder,
+    Publication,
+    TrashAction,
+    Uploaded,
+)
 from ips_jobs.domain.jobs import (
     AssetLog,
     Company,
@@ -134,3 +146,104 @@ class JobRepository(Protocol):
     def run_details(self, query: RunQuery, page: LogPage) -> Sequence[RunDetails]: ...
 
     def asset_logs(self, company_id: int, asset_handle: str) -> Sequence[AssetLog]: ...
+
+
+class AssetRepository(Protocol):
+    """A company's folders and assets. Paths are full paths (assets.folder_path); `by` is the
+    e-mail of the user a change is made by. An asset's job history is its job log rows:
+    JobRepository.asset_logs with handles.asset(id, VERSIONED), the handle runs log."""
+
+    # folders
+    def folder(self, company_id: int, path: str) -> Folder | None: ...
+
+    def folders(self, company_id: int, under: str) -> Sequence[Folder]:
+        """The folder at `under` and every folder below it, by path; none when it is missing."""
+        ...
+
+    def add_folder(self, company_id: int, path: str, now: datetime) -> Folder:
+        """Makes the missing folders above it too. Raises FolderExists."""
+        ...
+
+    def rename_folder(self, company_id: int, path: str, name: str, now: datetime) -> Folder:
+        """The folder, its subfolders and assets keep their ids; their paths change. Raises
+        NoSuchFolder, RootFolder, FolderExists (the new path is taken)."""
+        ...
+
+    def move_folder(self, company_id: int, path: str, into: str, now: datetime) -> Folder:
+        """As rename_folder; `into` must exist and not be the folder or inside it."""
+        ...
+
+    def delete_folder(self, company_id: int, path: str, now: datetime) -> None:
+        """Removes the folder, its subfolders and every asset in them for good (not to the
+        trash). Raises NoSuchFolder, RootFolder."""
+        ...
+
+    # assets
+    def asset(self, company_id: int, asset_id: int) -> Asset | None: ...
+
+    def assets(self, company_id: int, asset_ids: Sequence[int]) -> Sequence[Asset]:
+        """In the order asked, each once, whatever their trash state; ids the company has no
+        asset of are left out."""
+        ...
+
+    def assets_by_name(self, company_id: int, names: Sequence[str]) -> Sequence[Asset]:
+        """The assets not in the trash with exactly these names, in the order asked, each
+        once; names no asset has are left out."""
+        ...
+
+    def search(self, company_id: int, query: AssetQuery) -> AssetPage: ...
+
+    def add_asset(self, company_id: int, draft: AssetDraft, now: datetime, by: str) -> Asset:
+        """Makes its folder if missing. Raises AssetNameInUse."""
+        ...
+
+    def upload(
+        self,
+        company_id: int,
+        draft: AssetDraft,
+        overwrite: bool,
+        keep_publish_state: bool,
+        now: datetime,
+        by: str,
+    ) -> Uploaded:
+        """Creates the asset of the draft's name, or finds the one not in the trash: with
+        `overwrite` it takes the draft's folder, file and info (keywords only when the draft
+        has some) and keeps its id, created time and user; without, it is left as it was."""
+        ...
+
+    def rename_asset(
+        self, company_id: int, asset_id: int, name: str, now: datetime, by: str
+    ) -> Asset | None:
+        """Renames the asset and its file (the extension stays). None: no such asset. Raises
+        AssetNameInUse."""
+        ...
+
+    def move_assets(
+        self, company_id: int, moves: Sequence[tuple[int, str]], now: datetime, by: str
+    ) -> BatchOutcome:
+        """Moves each asset to its folder path; a folder that does not exist fails its item
+        (NoSuchFolder)."""
+        ...
+
+    def change_trash(
+        self, company_id: int, asset_ids: Sequence[int], action: TrashAction, now: datetime
+    ) -> BatchOutcome:
+        """Moves each asset as assets.TRASH_MOVES says (WrongTrashState fails an item); a
+        restore whose name is taken meanwhile fails with AssetNameInUse."""
+        ...
+
+    def set_ready_for_publish(
+        self, company_id: int, changes: Sequence[tuple[int, bool]]
+    ) -> BatchOutcome: ...
+
+    def publish(
+        self, company_id: int, publication: Publication, incremental: bool
+    ) -> Sequence[int]:
+        """Records `publication` for every asset not in the trash that is ready for publish
+        (incremental: only those changed since their last publication in that server and
+        context); the ids of those assets."""
+        ...
+
+    def publications(self, company_id: int, asset_id: int) -> Sequence[Publication]:
+        """The newest first."""
+        ...

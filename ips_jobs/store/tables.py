@@ -107,6 +107,7 @@ scheduled_jobs = Table(
         postgresql_where=text("trigger_state <> 'Complete'"),
     ),
     Index("ix_scheduled_jobs_next_fire_time", "next_fire_time"),
+    Index("ix_scheduled_jobs_company_id_name", "company_id", "name"),
 )
 
 job_runs = Table(
@@ -245,4 +246,82 @@ job_log_details = Table(
     Column("aux", JSON, nullable=False),
     Index("ix_job_log_details_run_id_date_created", "run_id", "date_created"),
     Index("ix_job_log_details_asset_handle", "asset_handle"),
+)
+
+#: Every folder of a company, its root folder (`companies.root_path`) included: a trigger of
+#: alembic 0007 makes it with the company. A path names its folder, so it is unique.
+folders = Table(
+    "folders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", ForeignKey("folders.id", ondelete="CASCADE")),
+    Column("path", String(500), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Column("child_modified_at", UtcDateTime, nullable=False),
+    Index("uq_folders_company_id_path", "company_id", "path", unique=True),
+    Index("ix_folders_parent_id", "parent_id"),
+)
+
+#: The asset info fields a search or sort reads are columns; the others live in `info` (JSON).
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), nullable=False),
+    Column("folder_id", ForeignKey("folders.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("sub_type", String(40)),
+    Column("file_name", String(255), nullable=False),
+    Column("ready_for_publish", Boolean, nullable=False),
+    Column("trash_state", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Column("modified_by", String(320), nullable=False),
+    Column("file_size", BigInteger),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("sku", Text),
+    Column("description", Text),
+    Column("comments", Text),
+    Column("user_data", Text),
+    Column("info", JSON, nullable=False),
+    # An asset name is taken once among the assets not in the trash (the predicate is written
+    # out in queries too: SQLite uses a partial index only for the literal condition).
+    Index(
+        "uq_assets_company_id_name",
+        "company_id",
+        "name",
+        unique=True,
+        sqlite_where=text("trash_state = 'NotInTrash'"),
+        postgresql_where=text("trash_state = 'NotInTrash'"),
+    ),
+    # searchAssets by folder: a page in creation order read straight off the index, and its
+    # total counted in the index alone, also when filtered by type
+    Index("ix_assets_folder_id_trash_state_id_type", "folder_id", "trash_state", "id", "type"),
+    # searchAssets over the whole company
+    Index("ix_assets_company_id_trash_state_id", "company_id", "trash_state", "id"),
+    # an id in a handle is never given to another asset, even after the first is purged
+    sqlite_autoincrement=True,
+)
+
+asset_keywords = Table(
+    "asset_keywords",
+    metadata,
+    Column("asset_id", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    Column("keyword", String(255), primary_key=True),
+)
+
+#: getAssetPublishHistory: one row per asset, server and context, moved on by each publish.
+asset_publications = Table(
+    "asset_publications",
+    metadata,
+    Column("asset_id", ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True),
+    Column("server_name", String(100), primary_key=True),
+    Column("context_name", String(100), primary_key=True),
+    Column("publish_format", String(40)),
+    Column("published_at", UtcDateTime, nullable=False),
 )

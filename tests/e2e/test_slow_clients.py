@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from conftest import COMMON_NS, Server, auth_header, envelope, server_on_its_own
 from lxml import etree
-
-from tests.conftest import COMMON_NS, Server, auth_header, envelope, server_on_its_own
 
 ATTACKERS = 8
 HEAD_SECONDS = 1.0

@@ -17,12 +17,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from conftest import _database_params, drop_postgres_database, postgres_base_url
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import DateTime, bindparam, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ips_jobs.domain.assets import AssetDraft
 from ips_jobs.errors import ConfigError, StoreError
 from ips_jobs.store import migrations
+from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.store.tables import metadata
@@ -84,6 +86,10 @@ def assert_usable(url: str) -> None:
         company = repository.add_company(f"Co {uuid.uuid4().hex[:6]}", datetime.now(UTC))
         user = repository.add_user(f"{uuid.uuid4().hex[:6]}@x.test", "h", "IpsUser", [company.id])
         assert repository.user(user.id).company_ids == {company.id}  # type: ignore[union-attr]
+        assets = SqlAssetRepository(database)
+        draft = AssetDraft("hat", "Image", f"{company.root_path}a/", "hat.jpg", keywords=("red",))
+        made = assets.add_asset(company.id, draft, datetime.now(UTC), user.email)
+        assert assets.assets_by_name(company.id, ["hat"]) == [made]
     finally:
         database.dispose()
 
@@ -137,6 +143,45 @@ def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(
         migrations.downgrade(url, "-1")
         assert migrations.current_revision(url) == expected
     assert table_names(url) <= {"alembic_version"}
+
+
+def test_0007_gives_every_company_a_root_folder_and_goes_back_cleanly(
+    empty_database_url: str,
+) -> None:
+    """Companies from before 0007 get their root folder from the migration, later ones from
+    its trigger; the downgrade takes the trigger away with the tables."""
+    url = empty_database_url
+    asset_tables = {"folders", "assets", "asset_keywords", "asset_publications"}
+    add = text("INSERT INTO companies (name, root_path, created_at) VALUES (:n, :r, :t)")
+    add = add.bindparams(bindparam("t", type_=DateTime()))
+    roots = (
+        "SELECT c.name, f.path, f.parent_id FROM folders f JOIN companies c ON c.id = "
+        "f.company_id WHERE f.created_at = c.created_at AND f.child_modified_at = c.created_at "
+        "ORDER BY c.name"
+    )
+    migrations.upgrade(url, "0006")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(add, {"n": "Old Co", "r": "OldCo/", "t": datetime(2024, 1, 1)})
+        migrations.upgrade(url, "0007")
+        with engine.begin() as conn:
+            conn.execute(add, {"n": "New Co", "r": "NewCo/", "t": datetime(2024, 2, 1)})
+            assert conn.execute(text(roots)).all() == [
+                ("New Co", "NewCo/", None),
+                ("Old Co", "OldCo/", None),
+            ]
+        migrations.downgrade(url, "0006")
+        assert not asset_tables & table_names(url)
+        with engine.begin() as conn:  # no trigger left behind to fail the insert
+            conn.execute(add, {"n": "Third Co", "r": "ThirdCo/", "t": datetime(2024, 3, 1)})
+        migrations.upgrade(url)
+        with engine.begin() as conn:
+            assert len(conn.execute(text(roots)).all()) == 3
+    finally:
+        engine.dispose()
+    assert schema_differences(url) == []
+    assert_usable(url)
 
 
 def test_an_unreachable_database_is_a_store_error_not_a_driver_error() -> None:

@@ -16,7 +16,6 @@ import pytest
 from conftest import (
     _database_params,
     drop_postgres_database,
-    migrated_database,
     postgres_base_url,
 )
 from sqlalchemy import create_engine, select, text
@@ -41,35 +40,17 @@ from ips_jobs.domain.ports import LogPage, RunQuery
 from ips_jobs.errors import ApiError, NameInUse, StoreError
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
-from ips_jobs.store.tables import change_counter, metadata, scheduled_jobs
+from ips_jobs.store.tables import scheduled_jobs
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 PLUS_TWO = timezone(timedelta(hours=2))
 
 
 # -- databases ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module", params=_database_params())
-def shared_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """One migrated database per backend for the whole module."""
-    with migrated_database(request.param, tmp_path_factory.mktemp("store")) as url:
-        yield url
-
-
 @pytest.fixture
-def database_url(shared_database_url: str) -> Iterator[str]:
-    """Overrides conftest's: the shared database, emptied again after each test."""
-    yield shared_database_url
-    engine = create_engine(shared_database_url)
-    names = [t.name for t in reversed(metadata.sorted_tables) if t is not change_counter]
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))
-    engine.dispose()
+def database_url(emptied_database_url: str) -> str:
+    """Overrides conftest's: one migrated database for the module, emptied after each test."""
+    return emptied_database_url
 
 
 @pytest.fixture(params=_database_params())
