@@ -16,9 +16,13 @@ from ips_jobs.store.change_cache import ChangeCache
 from ips_jobs.store.database import Database
 from ips_jobs.store.driver import DriverStatement, insert_row
 from ips_jobs.store.tables import (
+    asset_keywords,
+    asset_publications,
+    assets,
     companies,
     engine_processes,
     fault_rules,
+    folders,
     job_log_details,
     job_runs,
     journal,
@@ -30,9 +34,11 @@ from ips_jobs.store.tables import (
 
 #: Emptied by a reset, children first; the accounts only when asked.
 JOB_TABLES = (job_log_details, job_runs, scheduled_jobs, journal, fault_rules, run_controls)
+ASSET_TABLES = (asset_publications, asset_keywords, assets)
 ACCOUNT_TABLES = (memberships, users, companies)
-#: Tables whose ids go on after a reset (see reset()).
-KEPT_SEQUENCES = (job_runs,)
+#: Tables whose ids go on after a reset (see reset()); folders', as each company's root
+#: folder stays with the company.
+KEPT_SEQUENCES = (job_runs, assets, folders)
 
 
 class ControlStore:
@@ -52,7 +58,16 @@ class ControlStore:
         with self.db.checked_read() as c:
             return {
                 table.name: c.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in (companies, users, scheduled_jobs, job_runs, fault_rules, journal)
+                for table in (
+                    companies,
+                    users,
+                    scheduled_jobs,
+                    job_runs,
+                    fault_rules,
+                    journal,
+                    folders,
+                    assets,
+                )
             }
 
     # -- reset ----------------------------------------------------------------------------
@@ -61,10 +76,12 @@ class ControlStore:
         run ids: an engine may still hold runs from before the reset in memory, with steps
         due, and would step a new run of the same id as its own (twice as fast). A run id
         is never used twice; the engine's stale steps find no run and end."""
-        tables = JOB_TABLES + (ACCOUNT_TABLES if accounts else ())
+        tables = JOB_TABLES + ASSET_TABLES + (ACCOUNT_TABLES if accounts else ())
         with self.db.checked_write() as c:
             for table in tables:
                 c.execute(delete(table))
+                if table is assets:  # every folder but the companies' roots
+                    c.execute(delete(folders).where(folders.c.parent_id.is_not(None)))
             if self.db.dialect == "postgresql":
                 for table in tables:
                     if "id" in table.c and table not in KEPT_SEQUENCES:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -37,9 +38,13 @@ from conftest import (
     PUBLISH_JOB as PUBLISH,
 )
 from lxml import etree
+from sqlalchemy import select
 
+from ips_jobs.domain.assets import AssetDraft
+from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
+from ips_jobs.store.tables import companies
 
 Call = Callable[..., Reply]
 
@@ -333,6 +338,34 @@ def test_reset_empties_jobs_runs_logs_journal_and_rules_but_keeps_accounts(
     reply = call("getJobLogs", f"<companyHandle>{company}</companyHandle>")
     assert reply.payload().findall(f"{q('jobLogArray')}/{q('items')}") == []
     assert scheduled(call, f"j|{account.company_id}|schedule||") is None
+
+
+def test_reset_empties_assets_and_folders_but_keeps_each_companys_root(
+    ctl: Control, soap: tuple[Account, Call], engine_server: Server
+) -> None:
+    account, _ = soap
+    database = Database(engine_server.database_url)
+    try:
+        with database.read() as c:
+            root = c.execute(
+                select(companies.c.root_path).where(companies.c.id == account.company_id)
+            ).scalar_one()
+        store = SqlAssetRepository(database)
+        now = datetime.now(UTC)
+        store.add_folder(account.company_id, f"{root}kept-till-reset/", now)
+        draft = AssetDraft("photo", "Image", f"{root}kept-till-reset/", "photo.jpg")
+        store.add_asset(account.company_id, draft, now, account.email)
+        rows = ctl.health()["database"]["rows"]
+        assert rows["assets"] >= 1 and rows["folders"] > rows["companies"]
+
+        ctl.ok("POST", "/reset")
+
+        rows = ctl.health()["database"]["rows"]
+        assert rows["assets"] == 0
+        assert rows["folders"] == rows["companies"]  # the roots, which go with a company
+        assert [f.path for f in store.folders(account.company_id, root)] == [root]
+    finally:
+        database.dispose()
 
 
 def test_reset_with_accounts_removes_companies_and_users(
