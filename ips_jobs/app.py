@@ -11,6 +11,7 @@ from ips_jobs import metrics
 from ips_jobs.asgi_bridge import WsgiBridge
 from ips_jobs.clock import Clock, SystemClock
 from ips_jobs.config import Settings
+from ips_jobs.control.assets import AssetBrowser
 from ips_jobs.control.dashboard import Dashboard
 from ips_jobs.control.journal import Journal, recorder
 from ips_jobs.control.routes import MAX_BODY as MAX_CONTROL_BODY
@@ -25,6 +26,7 @@ from ips_jobs.engine.runners import InjectingPlanner, SimulatedPlanner
 from ips_jobs.engine.scheduler import Engine
 from ips_jobs.resources import wsdl_folder
 from ips_jobs.store import migrations
+from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.control import ControlStore
 from ips_jobs.store.database import Database
@@ -114,11 +116,13 @@ def wsgi_app(settings: Settings) -> WsgiApp:
     journal = Journal(controlling.store, settings.journal_size) if settings.journal_size else None
     dispatcher = Dispatcher(built.service, ZoneInfo(settings.timezone), controlling)
     gauges = metrics.DatabaseGauges(built.database, SystemClock(), settings.heartbeat_timeout)
+    browser = AssetBrowser(SqlAssetRepository(built.database), built.repository)
     control_app = ControlApp(
         controlling,
         Seeder(built.admin, built.service, built.repository),
         journal,
-        extra={**Dashboard(controlling).pages(), "/metrics": metrics.page(gauges)},
+        extra={**Dashboard(controlling, browser).pages(), "/metrics": metrics.page(gauges)},
+        assets=browser,
         token=settings.control_token,
         body_timeout=settings.body_timeout,
     )

@@ -1,5 +1,6 @@
 """The dashboard at /_ips/: one server-rendered HTML page of what the emulator holds (companies,
-scheduled jobs, active runs, job logs, the request journal, fault rules and run controls) with
+scheduled jobs, active runs, job logs, assets and folders, the request journal, fault rules
+and run controls) with
 buttons for the control API, and /_ips/state, the JSON it polls to redraw itself.
 
 Every section is rendered here, in Python, with everything from data escaped; the page's
@@ -17,6 +18,7 @@ from typing import Any
 
 from lxml import etree
 
+from ips_jobs.control.assets import AssetBrowser, CompanyAssets
 from ips_jobs.control.routes import PREFIX, Request
 from ips_jobs.control.service import Controls
 from ips_jobs.domain import access
@@ -52,6 +54,9 @@ class Snapshot:
     rules: Sequence[FaultRule]
     run_controls: Sequence[RunControl]
     opened: frozenset[str]
+    assets: Sequence[CompanyAssets]
+    #: The expanded assets' job histories, by asset id.
+    histories: dict[int, list[dict[str, Any]]]
 
     names: dict[int, str]
 
@@ -59,9 +64,15 @@ class Snapshot:
         return self.names.get(company_id, f"c|{company_id}")
 
 
+#: Companies whose assets the page shows (the newest), and assets shown of each.
+ASSET_COMPANIES = 10
+ASSETS_SHOWN = 20
+
+
 class Dashboard:
-    def __init__(self, controls: Controls) -> None:
+    def __init__(self, controls: Controls, assets: AssetBrowser | None = None) -> None:
         self.controls = controls
+        self.assets = assets
 
     def pages(self) -> dict[str, Page]:
         """The paths under /_ips this serves, for ControlApp's `extra`."""
@@ -114,6 +125,15 @@ class Dashboard:
                 query = RunQuery([run.company_id], run_id=run.id)
                 for found in repository.run_details(query, page):
                     details[found.run.id] = found
+        listed: list[CompanyAssets] = []
+        histories: dict[int, list[dict[str, Any]]] = {}
+        if self.assets is not None:
+            for company in sorted(companies, key=lambda c: c.id, reverse=True)[:ASSET_COMPANIES]:
+                listed += self.assets.companies(company.id, ASSETS_SHOWN, trash=True)
+            for key in opened:
+                if key.startswith("asset-") and key[6:].isdigit():
+                    found = self.assets.asset(int(key[6:]))
+                    histories[int(key[6:])] = [] if found is None else found["history"]
         return Snapshot(
             now=controls.clock.now(),
             health=health,
@@ -126,6 +146,8 @@ class Dashboard:
             rules=controls.rules(),
             run_controls=controls.controls(),
             opened=opened,
+            assets=listed,
+            histories=histories,
             names={c.id: c.name for c in companies},
         )
 
@@ -224,6 +246,7 @@ def render_sections(s: Snapshot) -> dict[str, str]:
         "active": active_runs(s),
         "scheduled": scheduled_jobs(s),
         "logs": job_logs(s),
+        "assets": assets_section(s),
         "journal": journal(s),
         "rules": fault_rules(s),
         "controls": run_controls(s),
@@ -459,6 +482,69 @@ def _details(found: RunDetails | None) -> str:
     )
 
 
+def assets_section(s: Snapshot) -> str:
+    """Per company: its folder tree and its newest assets, each with its job history."""
+    shown = [c for c in s.assets if c.total or len(c.folders) > 1]
+    parts = [heading("Assets", sum(len(c.newest) for c in shown), sum(c.total for c in shown))]
+    if not shown:
+        return parts[0] + "<p>No asset or folder yet: upload jobs and seeds make them.</p>"
+    for listed in shown:
+        company = listed.company
+        parts.append(
+            f'<h3 class="company">c|{company.id} {e(company.name)} '
+            f"<small>{listed.total} asset(s), {len(listed.folders)} folder(s)</small></h3>"
+            f'<div class="assets">{_folder_tree(listed)}{_asset_table(s, listed)}</div>'
+        )
+    return "".join(parts)
+
+
+def _folder_tree(listed: CompanyAssets) -> str:
+    """The folders as nested lists, each under its parent (paths sort parents first)."""
+    root = listed.company.root_path
+    items = []
+    for folder in listed.folders:
+        depth = folder.path[len(root) :].count("/") if folder.path.startswith(root) else 0
+        name = (folder.path if folder.path == root else folder.name).rstrip("/")
+        items.append(f'<li style="margin-left:{depth}em">{e(name)}/</li>')
+    return f'<ul class="folders">{"".join(items)}</ul>'
+
+
+def _asset_table(s: Snapshot, listed: CompanyAssets) -> str:
+    rows = []
+    columns = 9
+    for asset in listed.newest:
+        key = f"asset-{asset.id}"
+        is_open = key in s.opened
+        info = asset.info
+        size = "" if info.width is None else f"{info.width}\u00d7{info.height}"
+        state = asset.trash_state.value
+        if asset.ready_for_publish:
+            state += " \u00b7 ready for publish"
+        rows.append(
+            f'<tr><td>{_toggle(key, is_open)}</td><td class="handle">a|{asset.id}</td>'
+            f"<td>{e(asset.name)}</td><td>{e(asset.type)}</td><td>{e(asset.folder)}</td>"
+            f"<td>{e(asset.file_name)}</td><td>{e(info.file_size)}</td><td>{e(size)}</td>"
+            f"<td>{e(state)}</td></tr>"
+        )
+        if is_open:
+            history = [
+                f'<tr><td>{e(h["date"])}</td><td class="handle">{e(h["job_handle"])}</td>'
+                f"<td>{e(h['log_type'])}</td><td>{e(h['message'])}</td></tr>"
+                for h in s.histories.get(asset.id, [])
+            ]
+            rows.append(
+                f'<tr class="sub" data-sub="{e(key)}"><td colspan="{columns}">'
+                + table(["Time", "Run", "Log type", "Message"], history, "No job touched it.")
+                + "</td></tr>"
+            )
+    return table(
+        ["", "Handle", "Name", "Type", "Folder", "File", "Bytes", "Size", "State"],
+        rows,
+        "No asset.",
+        "asset-list",
+    )
+
+
 def journal(s: Snapshot) -> str:
     rows = []
     columns = 7
@@ -563,6 +649,7 @@ SECTIONS = (
     ("active", "Active runs"),
     ("scheduled", "Scheduled jobs"),
     ("logs", "Job logs"),
+    ("assets", "Assets"),
     ("journal", "Request journal"),
     ("rules", "Fault rules"),
     ("controls", "Run controls"),

@@ -19,9 +19,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ips_jobs.control import seed
+from ips_jobs.control.assets import AssetBrowser, company_data
 from ips_jobs.control.exports import Archive, Exports, NoExport
 from ips_jobs.control.journal import FLUSH_SECONDS, Journal
 from ips_jobs.control.service import UNHEALTHY, Controls, flag, only, parse_time
+from ips_jobs.domain import handles
 from ips_jobs.domain.validation import INT32
 from ips_jobs.errors import (
     InvalidCredentials,
@@ -108,6 +110,7 @@ class ControlApp:
         journal: Journal | None,
         extra: dict[str, Callable[[Request], tuple[int, str, bytes]]] | None = None,
         exports: Exports | None = None,
+        assets: AssetBrowser | None = None,
         token: str = "",
         body_timeout: float = 30.0,
     ) -> None:
@@ -116,6 +119,7 @@ class ControlApp:
         self.journal = journal
         self.extra = extra or {}
         self.exports = exports or Exports(controls.repository)
+        self.assets = assets
         self.token = token
         self.body_timeout = body_timeout
         self.routes: list[Route] = [
@@ -140,6 +144,8 @@ class ControlApp:
             ),
             ("DELETE", re.compile(r"/requests"), self.clear_requests, ()),
             ("GET", re.compile(r"/exports/([0-9]+)\.zip"), self.export, ()),
+            ("GET", re.compile(r"/assets"), self.list_assets, ("company", "limit", "trash")),
+            ("GET", re.compile(r"/assets/([0-9]+)"), self.asset, ()),
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -322,6 +328,27 @@ class ControlApp:
             self.journal.flush()
             time.sleep(FLUSH_SECONDS * 2)  # let the other workers' batches land
         return 200, self.controls.requests(request.arg("operation"), since, until, limit)
+
+    def list_assets(self, request: Request, match: re.Match[str]) -> Reply:
+        browser = self._asset_browser()
+        raw_limit, company = request.arg("limit"), request.arg("company")
+        listed = browser.companies(
+            None if company is None else handles.parse_company(company, "company"),
+            50 if raw_limit is None else query_int(raw_limit, "limit", 1, 1000),
+            query_flag(request.arg("trash") or "false", "trash"),
+        )
+        return 200, [company_data(one) for one in listed]
+
+    def asset(self, request: Request, match: re.Match[str]) -> Reply:
+        found = self._asset_browser().asset(_id(match))
+        if found is None:
+            return 404, {"error": f"no asset a|{match[1]}"}
+        return 200, found
+
+    def _asset_browser(self) -> AssetBrowser:
+        if self.assets is None:
+            raise Refused(404, "this server keeps no assets", None, [])
+        return self.assets
 
     def clear_requests(self, request: Request, match: re.Match[str]) -> Reply:
         if self.journal is not None:

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,9 +27,11 @@ from conftest import (
     Server,
     auth_header,
     caller,
+    detail_row,
     envelope,
     make_account,
     q,
+    seed_run,
     start_server,
     stop_server,
     wait_for,
@@ -40,7 +42,8 @@ from conftest import (
 from lxml import etree
 from sqlalchemy import select
 
-from ips_jobs.domain.assets import AssetDraft
+from ips_jobs.domain.assets import AssetDraft, AssetInfo
+from ips_jobs.domain.jobs import RunState
 from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
@@ -340,16 +343,22 @@ def test_reset_empties_jobs_runs_logs_journal_and_rules_but_keeps_accounts(
     assert scheduled(call, f"j|{account.company_id}|schedule||") is None
 
 
+def _root(database: Database, company_id: int) -> str:
+    with database.read() as c:
+        return str(
+            c.execute(
+                select(companies.c.root_path).where(companies.c.id == company_id)
+            ).scalar_one()
+        )
+
+
 def test_reset_empties_assets_and_folders_but_keeps_each_companys_root(
     ctl: Control, soap: tuple[Account, Call], engine_server: Server
 ) -> None:
     account, _ = soap
     database = Database(engine_server.database_url)
     try:
-        with database.read() as c:
-            root = c.execute(
-                select(companies.c.root_path).where(companies.c.id == account.company_id)
-            ).scalar_one()
+        root = _root(database, account.company_id)
         store = SqlAssetRepository(database)
         now = datetime.now(UTC)
         store.add_folder(account.company_id, f"{root}kept-till-reset/", now)
@@ -366,6 +375,66 @@ def test_reset_empties_assets_and_folders_but_keeps_each_companys_root(
         assert [f.path for f in store.folders(account.company_id, root)] == [root]
     finally:
         database.dispose()
+
+
+# -- assets ------------------------------------------------------------------------------------
+def test_assets_lists_each_companys_folders_and_newest_assets_and_one_with_its_history(
+    ctl: Control, soap: tuple[Account, Call], engine_server: Server
+) -> None:
+    account, _ = soap
+    database = Database(engine_server.database_url)
+    try:
+        root = _root(database, account.company_id)
+        store = SqlAssetRepository(database)
+        now = datetime.now(UTC)
+        store.add_folder(account.company_id, f"{root}shoes/red/", now)
+        info = AssetInfo(file_size=1234, width=64, height=48)
+        first = store.add_asset(
+            account.company_id,
+            AssetDraft("boot", "Image", f"{root}shoes/", "boot.jpg", info=info),
+            now,
+            account.email,
+        )
+        second = store.add_asset(
+            account.company_id,
+            AssetDraft("<b>sandal</b>", "Image", f"{root}shoes/red/", "sandal.png"),
+            now + timedelta(seconds=1),
+            account.email,
+        )
+        repository = SqlJobRepository(database)
+        run = seed_run(repository, account, "upload", now, state=RunState.DONE, end=now)
+        handle = f"a|{first.id}"
+        repository.add_log_details(
+            [detail_row(run, 0, "UploadSuccess", "boot.jpg uploaded", asset_handle=handle)]
+        )
+    finally:
+        database.dispose()
+
+    [listed] = ctl.ok("GET", f"/assets?company={account.company_handle}")
+    assert listed["company"] == account.company_handle
+    assert listed["folders"] == [root, f"{root}shoes/", f"{root}shoes/red/"]
+    assert listed["assets_total"] == 2
+    assert [a["handle"] for a in listed["assets"]] == [f"a|{second.id}", handle]  # newest first
+    boot = listed["assets"][1]
+    assert (boot["name"], boot["folder"], boot["width"], boot["height"]) == (
+        "boot",
+        f"{root}shoes/",
+        64,
+        48,
+    )
+    one = ctl.ok("GET", f"/assets/{first.id}")
+    assert one["name"] == "boot"
+    assert [(h["log_type"], h["message"]) for h in one["history"]] == [
+        ("UploadSuccess", "boot.jpg uploaded")
+    ]
+    assert error_of(ctl.get("/assets/999999999"), 404) == "no asset a|999999999"
+    assert "company" in error_of(ctl.get("/assets", company="c|999999999"), 400)
+    assert "limit" in error_of(ctl.get("/assets", limit="0"), 400)
+
+    state = ctl.get("/state", open=f"asset-{first.id}").json()
+    section = state["sections"]["assets"]
+    assert "boot.jpg uploaded" in section and f"a|{second.id}" in section
+    assert "&lt;b&gt;sandal&lt;/b&gt;" in section and "<b>sandal" not in section
 
 
 def test_reset_with_accounts_removes_companies_and_users(
