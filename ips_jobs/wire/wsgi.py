@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,6 +15,9 @@ from xml.sax.saxutils import quoteattr
 
 from ips_jobs import __version__
 from ips_jobs.asgi_bridge import ABORT_KEY
+from ips_jobs.errors import IpsJobsError
+from ips_jobs.wire.auth import Credentials
+from ips_jobs.wire.bare import BARE_PATH, from_envelope, to_envelope
 from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
 from ips_jobs.wire.soap import MAX_REASON_CHARS, Dispatcher, Outcome, clip
 
@@ -71,6 +75,15 @@ class WsgiApp:
                 "POST SOAP requests here; GET ?wsdl for the WSDL.\n",
                 [("Allow", "POST")],
             )
+        if path == BARE_PATH:
+            if method == "POST":
+                return self._soap(environ, start_response, bare=True)
+            return _text(
+                start_response,
+                "405 Method Not Allowed",
+                "POST a bare <Request> (authHeader and one operation's Param) here.\n",
+                [("Allow", "POST")],
+            )
         if match := _WSDL_PATH.fullmatch(path):
             version = match["version"]
             if version is not None and version not in VERSIONS:
@@ -84,7 +97,10 @@ class WsgiApp:
             return _text(start_response, "200 OK", _welcome(environ))
         return _text(start_response, "404 Not Found", f"Nothing at {path}. {_hint()}\n")
 
-    def _soap(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _soap(
+        self, environ: dict[str, Any], start_response: StartResponse, bare: bool = False
+    ) -> Iterable[bytes]:
+        """A SOAP call; `bare`: the same call without its envelope (wire/bare.py)."""
         started = time.perf_counter()
         started_at = datetime.now(UTC)
         content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
@@ -95,7 +111,7 @@ class WsgiApp:
                 f"Send SOAP as Content-Type: text/xml (SOAP 1.1) or application/soap+xml "
                 f"(SOAP 1.2), not {content_type or 'nothing'}.\n",
             )
-        soap_ns = SOAP12_NS if content_type == "application/soap+xml" else SOAP11_NS
+        soap_ns = SOAP12_NS if content_type == "application/soap+xml" and not bare else SOAP11_NS
         try:
             received = self._body(environ)
         except TimeoutError:
@@ -104,9 +120,11 @@ class WsgiApp:
             outcome = (
                 self.dispatcher.too_large(soap_ns, self.max_body_bytes)
                 if received is None
-                else self.dispatcher.dispatch(received, soap_ns, environ)
+                else self._dispatch(received, soap_ns, environ, bare)
             )
         body = received or b""
+        if bare and not (outcome.plain or outcome.drop):
+            outcome = replace(outcome, body=from_envelope(outcome.body))
         _log(outcome, started)
         for record in self.recorders:
             record(body, outcome, started_at, time.perf_counter() - started)
@@ -123,6 +141,17 @@ class WsgiApp:
             ],
         )
         return [outcome.body]
+
+    def _dispatch(
+        self, received: bytes, soap_ns: str, environ: dict[str, Any], bare: bool
+    ) -> Outcome:
+        if not bare:
+            return self.dispatcher.dispatch(received, soap_ns, environ)
+        try:
+            wrapped = to_envelope(received)
+        except IpsJobsError as error:
+            return self.dispatcher.fault(error, soap_ns, None, Credentials())
+        return self.dispatcher.dispatch(wrapped, soap_ns, environ)
 
     def _body(self, environ: dict[str, Any]) -> bytes | None:
         """The request body; None when it is over the limit. TimeoutError when it stopped
