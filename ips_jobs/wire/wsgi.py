@@ -257,6 +257,7 @@ def _welcome(environ: dict[str, Any]) -> str:
     return (
         f"ips-jobs {__version__}: an emulator of the Adobe Scene7 IPS job API.\n"
         f"SOAP endpoint: {base}{SERVICE_PATH}\n"
+        f"AEM transport: {base}{BARE_PATH} (a bare <Request>, no envelope)\n"
         f"WSDL:          {base}{SERVICE_PATH}?wsdl\n"
         f"Per version:   {base}/scene7/webservice/IpsApi-<version>.wsdl "
         f"({', '.join(VERSIONS)}) and IpsApi.wsdl (also without webservice/)\n"
