@@ -153,7 +153,9 @@ def _make() -> _Instruments:
 _children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 
-def record(body: bytes, outcome: Outcome, started: datetime, seconds: float) -> None:
+def record(
+    body: bytes, outcome: Outcome, started: datetime, seconds: float, transport: str
+) -> None:
     """The wire layer's recorder: counts and times one SOAP exchange (no I/O but the mmap)."""
     key = (outcome.operation or "unknown", outcome_label(outcome))
     pair = _children.get(key)

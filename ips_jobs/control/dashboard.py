@@ -547,7 +547,7 @@ def _asset_table(s: Snapshot, listed: CompanyAssets) -> str:
 
 def journal(s: Snapshot) -> str:
     rows = []
-    columns = 7
+    columns = 8
     for entry_id, x in s.exchanges:
         key = f"req-{entry_id}"
         is_open = key in s.opened
@@ -555,7 +555,7 @@ def journal(s: Snapshot) -> str:
         rows.append(
             f'<tr data-request="{entry_id}">'
             f"<td>{_toggle(key, is_open)}</td>"
-            f"<td>{when(x.at, millis=True)}</td>"
+            f"<td>{when(x.at, millis=True)}</td><td>{e(x.transport)}</td>"
             f"<td>{e(x.operation or '?')}</td><td>{e(x.caller)}</td>"
             f"<td>{status}</td><td>{e(x.fault_code)}</td>"
             f'<td class="num">{x.duration_ms:.1f}</td></tr>'
@@ -569,7 +569,7 @@ def journal(s: Snapshot) -> str:
                 "</div></td></tr>"
             )
     return heading("Request journal", len(s.exchanges)) + table(
-        ["", "Time", "Operation", "Caller", "HTTP", "Fault code", "Took (ms)"],
+        ["", "Time", "Transport", "Operation", "Caller", "HTTP", "Fault code", "Took (ms)"],
         rows,
         "No SOAP request recorded.",
         "journal",

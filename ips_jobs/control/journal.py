@@ -141,10 +141,12 @@ class Journal:
             self.flush()
 
 
-def recorder(journal: Journal) -> Callable[[bytes, Outcome, datetime, float], None]:
+def recorder(journal: Journal) -> Callable[[bytes, Outcome, datetime, float, str], None]:
     """The wire layer's hook that puts each SOAP exchange into the journal."""
 
-    def record(body: bytes, outcome: Outcome, started: datetime, seconds: float) -> None:
+    def record(
+        body: bytes, outcome: Outcome, started: datetime, seconds: float, transport: str
+    ) -> None:
         journal.record(
             Exchange(
                 at=started,
@@ -155,6 +157,7 @@ def recorder(journal: Journal) -> Callable[[bytes, Outcome, datetime, float], No
                 duration_ms=seconds * 1000,
                 request=mask(body),
                 response=mask(outcome.body),
+                transport=transport,
             )
         )
 

@@ -239,10 +239,13 @@ class Exchange:
     duration_ms: float
     request: str
     response: str
+    #: How the call came: "SOAP 1.1", "SOAP 1.2" or "XML" (AEM's envelope-less transport).
+    transport: str = "SOAP 1.1"
 
     def as_dict(self, entry_id: int | None = None) -> dict[str, Any]:
         data = {
             "time": self.at.isoformat(),
+            "transport": self.transport,
             "operation": self.operation,
             "caller": self.caller,
             "status": self.status,

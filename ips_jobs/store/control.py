@@ -249,6 +249,7 @@ def _exchange_values(e: Exchange) -> dict[str, Any]:
         "duration_ms": e.duration_ms,
         "request": e.request,
         "response": e.response,
+        "transport": e.transport,
     }
 
 
@@ -262,4 +263,5 @@ def _exchange(m: Any) -> Exchange:
         m["duration_ms"],
         m["request"],
         m["response"],
+        m["transport"],
     )

@@ -228,6 +228,7 @@ journal = Table(
     Column("duration_ms", Float, nullable=False),
     Column("request", Text, nullable=False),
     Column("response", Text, nullable=False),
+    Column("transport", String(20), nullable=False, server_default="SOAP 1.1"),
     Index("ix_journal_at", "at"),
     Index("ix_journal_operation", "operation"),
 )

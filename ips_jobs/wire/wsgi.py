@@ -36,8 +36,11 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 class Recorder(Protocol):
-    def __call__(self, body: bytes, outcome: Outcome, started: datetime, seconds: float) -> None:
-        """Called after every SOAP exchange (the request journal, metrics)."""
+    def __call__(
+        self, body: bytes, outcome: Outcome, started: datetime, seconds: float, transport: str
+    ) -> None:
+        """Called after every SOAP exchange (the request journal, metrics); `transport` is
+        "SOAP 1.1", "SOAP 1.2" or "XML" (AEM's envelope-less transport)."""
         ...
 
 
@@ -126,8 +129,9 @@ class WsgiApp:
         if bare and not (outcome.plain or outcome.drop):
             outcome = replace(outcome, body=from_envelope(outcome.body))
         _log(outcome, started)
+        transport = "XML" if bare else "SOAP 1.2" if soap_ns == SOAP12_NS else "SOAP 1.1"
         for record in self.recorders:
-            record(body, outcome, started_at, time.perf_counter() - started)
+            record(body, outcome, started_at, time.perf_counter() - started, transport)
         if outcome.drop:
             return _drop(environ, start_response)
         ctype = "application/soap+xml" if outcome.soap_ns == SOAP12_NS else "text/xml"

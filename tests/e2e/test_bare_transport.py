@@ -172,4 +172,5 @@ def test_fault_rules_and_the_journal_see_the_bare_transport(
     journal = requests.get(control + "/requests", params={"limit": 5}, timeout=30).json()
     newest = journal[0]
     assert newest["operation"] == "getCompanyInfo" and "<Request" in newest["request"]
+    assert newest["transport"] == "XML"
     assert newest["response"].startswith("<?xml") and "ipsApiFault" in newest["response"]

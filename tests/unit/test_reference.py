@@ -192,7 +192,7 @@ def test_endpoints_are_probed_from_the_routing() -> None:
     support = {row[0]: row[2] for row in rows}
     assert support["`POST /scene7/services/IpsApiService`"] == reference.FULL
     assert support["`GET /scene7/webservice/IpsApi.wsdl`"] == reference.FULL
-    assert support["`POST /scene7/api/IpsApiService`"] == reference.NOT_IMPLEMENTED
+    assert support["`POST /scene7/api/IpsApiService`"] == reference.FULL
     assert support["`POST /scene7/UploadFile`"] == reference.NOT_IMPLEMENTED
 
 
