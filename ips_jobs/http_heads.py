@@ -38,16 +38,43 @@ def _spelled(match: re.Match[bytes]) -> bytes:
     return _SPELLING.get(name) or name.title()
 
 
-class _CanonicalHeads:
-    """A transport whose response heads get their header names in the usual spelling."""
+class _Transport:
+    """The connection's transport as the protocol sees it: response heads get their header
+    names in the usual spelling, and closing lingers. Closed at once with bytes of the
+    client's still unread (the rest of a refused body, a head past its cap), a socket sends a
+    reset, and the client may lose the answer it was about to read: so the answer goes out
+    with a FIN, and what still comes is dropped for LINGER_SECONDS or until the client's own
+    end (`eof`)."""
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
+        self._closing = False
+        self._timer: asyncio.TimerHandle | None = None
 
     def write(self, data: bytes) -> None:
         if data.startswith(b"HTTP/1.1 "):  # uvicorn writes each head on its own
             data = _HEADER_NAME.sub(_spelled, data)
         self._transport.write(data)
+
+    def close(self) -> None:
+        if self._closing or self._transport.is_closing():
+            return
+        self._closing = True
+        if not self._transport.can_write_eof():
+            self._transport.close()
+            return
+        self._transport.write_eof()
+        self._timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self.eof)
+
+    def is_closing(self) -> bool:
+        return self._closing or self._transport.is_closing()
+
+    def eof(self) -> None:
+        """The client is done (or was given time enough): the socket closes now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -62,19 +89,20 @@ def protocol_class(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) 
         _head_timer: asyncio.TimerHandle | None = None
         _head_bytes = 0
         _head_started = False
-        _lingering = False
+        transport: _Transport  # type: ignore[assignment]
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(_CanonicalHeads(transport))  # type: ignore[arg-type]
+            super().connection_made(_Transport(transport))  # type: ignore[arg-type]
             self._expect_head()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._head_done()
             super().connection_lost(exc)
+            self.transport.eof()
 
         def data_received(self, data: bytes) -> None:
-            if self._lingering:
-                return
+            if self.transport.is_closing():
+                return  # an answer has gone with its FIN: what still comes is dropped
             if self._head_timer is not None:
                 self._head_started = True
             super().data_received(data)
@@ -85,8 +113,8 @@ def protocol_class(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) 
                 self._refuse(431, "The request head (request line and headers) is too large.")
 
         def eof_received(self) -> bool | None:
-            if self._lingering:
-                self.transport.close()
+            if self.transport.is_closing():
+                self.transport.eof()
             return super().eof_received()
 
         def on_message_begin(self) -> None:
@@ -127,8 +155,7 @@ def protocol_class(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) 
                 self.transport.close()
 
         def _refuse(self, status: int, text: str) -> None:
-            """Answers, then reads and drops what still comes for LINGER_SECONDS (or up to
-            the client's end) before closing."""
+            """Answers and closes (lingering: see _Transport)."""
             self._head_done()
             data = text.encode("ascii") + b"\n"
             self.transport.write(
@@ -137,9 +164,6 @@ def protocol_class(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) 
                 + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(data)
                 + data
             )
-            self._lingering = True
-            if self.transport.can_write_eof():
-                self.transport.write_eof()
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self.transport.close()
 
     return GuardedHttpProtocol
