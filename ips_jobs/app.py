@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ips_jobs import metrics
@@ -13,23 +14,31 @@ from ips_jobs.clock import Clock, SystemClock
 from ips_jobs.config import Settings
 from ips_jobs.control.assets import AssetBrowser
 from ips_jobs.control.dashboard import Dashboard
+from ips_jobs.control.exports import Exports
 from ips_jobs.control.journal import Journal, recorder
 from ips_jobs.control.routes import MAX_BODY as MAX_CONTROL_BODY
 from ips_jobs.control.routes import ControlApp
 from ips_jobs.control.seed import Seeder
 from ips_jobs.control.service import Controls
 from ips_jobs.domain.admin import Admin
+from ips_jobs.domain.asset_service import AssetService
+from ips_jobs.domain.named_assets import HANDLE_FIELDS
 from ips_jobs.domain.passwords import PasswordChecker
 from ips_jobs.domain.service import JobService
+from ips_jobs.engine.acting import WORK_THREADS, Act, ActingPlanner
+from ips_jobs.engine.asset_jobs import PUBLISH_CONTEXTS, AssetJobs
 from ips_jobs.engine.executor import Durations, Executor
+from ips_jobs.engine.fetch import Fetcher
 from ips_jobs.engine.runners import InjectingPlanner, SimulatedPlanner
 from ips_jobs.engine.scheduler import Engine
+from ips_jobs.engine.uploads import Uploader
 from ips_jobs.resources import wsdl_folder
 from ips_jobs.store import migrations
 from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.control import ControlStore
 from ips_jobs.store.database import Database
+from ips_jobs.store.files import FileStore
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.wire.soap import Dispatcher
 from ips_jobs.wire.wsgi import WsgiApp
@@ -43,13 +52,23 @@ class Parts:
     repository: SqlJobRepository
     service: JobService
     admin: Admin
+    assets: AssetService
 
 
 def parts(settings: Settings, clock: Clock | None = None) -> Parts:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.threads)
     repository = SqlJobRepository(database)
-    return Parts(database, repository, _jobs(settings, repository, clock), Admin(repository, clock))
+    assets = AssetService(
+        SqlAssetRepository(database), repository, clock, ZoneInfo(settings.timezone)
+    )
+    return Parts(
+        database,
+        repository,
+        _jobs(settings, repository, clock),
+        Admin(repository, clock),
+        assets,
+    )
 
 
 def _jobs(settings: Settings, repository: SqlJobRepository, clock: Clock) -> JobService:
@@ -82,12 +101,26 @@ def controls(settings: Settings, database: Database, clock: Clock) -> Controls:
 def engine(settings: Settings, clock: Clock | None = None) -> Engine:
     """The job engine over the settings' database (not started)."""
     clock = clock or SystemClock()
-    database = Database(settings.database_url, pool_size=settings.engine_threads + 2)
+    pool_size = settings.engine_threads + WORK_THREADS + 2
+    database = Database(settings.database_url, pool_size=pool_size)
     store = EngineStore(database)
     process_id = Engine.new_process_id()
+    assets = SqlAssetRepository(database)
+    server_directory = Path(settings.server_directory) if settings.server_directory else None
+    files = FileStore(settings.asset_folder())
+    fetcher = Fetcher(files, settings.fetch_timeout, settings.max_file_bytes, server_directory)
+    uploader = Uploader(assets, fetcher, clock, SqlJobRepository(database))
+    acting = AssetJobs(assets, clock, settings.base_url())
+    acts: dict[str, Act] = {
+        **dict.fromkeys(PUBLISH_CONTEXTS, acting.publish),
+        **dict.fromkeys(HANDLE_FIELDS, acting.check),
+        "exportJob": acting.export,
+    }
+    if settings.uploads == "fetch":
+        acts.update(uploadUrlsJob=uploader.urls, uploadDirectoryJob=uploader.directory)
     executor = Executor(
         store,
-        InjectingPlanner(SimulatedPlanner(settings.base_url())),
+        InjectingPlanner(ActingPlanner(acts, SimulatedPlanner(settings.base_url()))),
         clock,
         Durations(settings.run_seconds, settings.durations()),
         process_id,
@@ -114,7 +147,9 @@ def wsgi_app(settings: Settings) -> WsgiApp:
     built = parts(settings)
     controlling = controls(settings, built.database, SystemClock())
     journal = Journal(controlling.store, settings.journal_size) if settings.journal_size else None
-    dispatcher = Dispatcher(built.service, ZoneInfo(settings.timezone), controlling)
+    dispatcher = Dispatcher(
+        built.service, ZoneInfo(settings.timezone), controlling, assets=built.assets
+    )
     gauges = metrics.DatabaseGauges(built.database, SystemClock(), settings.heartbeat_timeout)
     browser = AssetBrowser(SqlAssetRepository(built.database), built.repository)
     control_app = ControlApp(
@@ -123,6 +158,7 @@ def wsgi_app(settings: Settings) -> WsgiApp:
         journal,
         extra={**Dashboard(controlling, browser).pages(), "/metrics": metrics.page(gauges)},
         assets=browser,
+        exports=Exports(built.repository, FileStore(settings.asset_folder())),
         token=settings.control_token,
         body_timeout=settings.body_timeout,
     )

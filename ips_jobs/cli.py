@@ -97,6 +97,34 @@ def engine_options(f: F) -> F:
             help="Job runs and their log rows that ended more than DAYS ago are deleted by "
             "the engine; 0 keeps all (default 30).",
         ),
+        _option(
+            "uploads",
+            type=click.Choice(["fetch", "simulate"]),
+            help="fetch: upload jobs fetch their files and make assets; simulate: they only "
+            "write log rows, as if every file had arrived (default fetch).",
+        ),
+        _option(
+            "asset_store",
+            metavar="DIR",
+            help="Folder the uploaded files are kept in, named by their SHA-256 (default: "
+            "beside the SQLite database file, DATABASE.files).",
+        ),
+        _option(
+            "server_directory",
+            metavar="DIR",
+            help="The folder uploadDirectoryJob's serverDir and file: upload URLs are read "
+            "from; nothing outside it is read (default: none, both refused).",
+        ),
+        _option(
+            "fetch_timeout",
+            type=float,
+            help="Seconds an upload may take to fetch one file (default 30).",
+        ),
+        _option(
+            "max_file_bytes",
+            type=int,
+            help="Largest file an upload fetches; a larger one is an UploadError (default 1 GiB).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)

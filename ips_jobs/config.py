@@ -19,6 +19,8 @@ DEFAULT_DATABASE_URL = "sqlite:///./ips-jobs.db"
 #: Names a TOML config file (`ips-jobs --config FILE` wins over it); empty means none.
 CONFIG_ENV = "IPS_CONFIG"
 LOG_FORMATS = ("text", "json")
+#: IPS_UPLOADS: upload jobs fetch and store their files, or are simulated (no asset is made).
+UPLOAD_MODES = ("fetch", "simulate")
 
 #: Names a setting where it was given: its flag, its config-file key or its IPS_* variable.
 Namer = Callable[[str], str]
@@ -92,6 +94,11 @@ class Settings:
     port_file: str = ""
     log_retention: float = 30.0
     control_token: str = ""
+    uploads: str = "fetch"
+    asset_store: str = ""
+    server_directory: str = ""
+    fetch_timeout: float = 30.0
+    max_file_bytes: int = 1024 * 1024 * 1024
 
     @classmethod
     def load(
@@ -151,7 +158,13 @@ class Settings:
                 raise ConfigError(f"{name(field)}: must be at least 1")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"{name('max_body_bytes')}: must be at least 1024 bytes")
-        for field in ("body_timeout", "header_timeout", "poll_seconds", "heartbeat_timeout"):
+        for field in (
+            "body_timeout",
+            "header_timeout",
+            "poll_seconds",
+            "heartbeat_timeout",
+            "fetch_timeout",
+        ):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{name(field)}: must be more than 0 seconds")
         if self.run_seconds < 0:
@@ -165,6 +178,14 @@ class Settings:
         self.durations(name)
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise ConfigError(f"{name('log_level')}: use debug, info, warning or error")
+        if self.uploads not in UPLOAD_MODES:
+            raise ConfigError(f"{name('uploads')}: use fetch or simulate, not {self.uploads!r}")
+        if self.max_file_bytes < 1:
+            raise ConfigError(f"{name('max_file_bytes')}: must be at least 1")
+        if self.server_directory and not os.path.isdir(self.server_directory):
+            raise ConfigError(
+                f"{name('server_directory')}: {self.server_directory!r} is not a directory"
+            )
         if self.log_format not in LOG_FORMATS:
             raise ConfigError(f"{name('log_format')}: use text or json, not {self.log_format!r}")
         try:
@@ -199,6 +220,10 @@ class Settings:
         url = make_url(self.database_url)
         return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
+    def asset_folder(self) -> str:
+        """Where uploaded files are kept (see asset_folder())."""
+        return asset_folder(self.asset_store, self.database_url)
+
     def base_url(self) -> str:
         """Where clients reach this server (used in export download URLs)."""
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
@@ -213,6 +238,17 @@ class Settings:
                 str(value).lower() if isinstance(value, bool) else str(value)
             )
         return env
+
+
+def asset_folder(asset_store: str, database_url: str) -> str:
+    """Where uploaded files are kept: IPS_ASSET_STORE, else a folder beside a SQLite
+    database file (`ips-jobs.db` -> `ips-jobs.db.files`), else `./ips-jobs-files`."""
+    if asset_store:
+        return asset_store
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return f"{url.database}.files"
+    return "ips-jobs-files"
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:

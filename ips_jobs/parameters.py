@@ -38,6 +38,30 @@ def _same(operations: tuple[str, ...], *params: tuple[str, str, str]) -> tuple[P
 
 _CONTROLS = ("stopJob", "pauseJob", "resumeJob", "executeJob", "deleteJob")
 _SIMULATED_RUN = "the run itself is simulated (see Job types)"
+_BATCHES = ("deleteAssets", "emptyAssetsFromTrash", "restoreAssetsFromTrash")
+_NO_IMPERSONATION = "there is no impersonation or group context; the caller's own access"
+_ACCESS = (
+    ("companyHandle", HONOURED, ""),
+    ("accessUserHandle", IGNORED, _NO_IMPERSONATION),
+    ("accessGroupHandle", IGNORED, _NO_IMPERSONATION),
+)
+_FIELDS = (
+    ("responseFieldArray", HONOURED, "unknown paths are ignored"),
+    ("excludeFieldArray", HONOURED, ""),
+)
+_TYPE_FILTERS = (
+    ("assetTypeArray", HONOURED, "absent or empty: every type"),
+    ("excludeAssetTypeArray", HONOURED, ""),
+    ("assetSubTypeArray", HONOURED, ""),
+    ("strictSubTypeCheck", HONOURED, ""),
+)
+_FOLDER_TYPES = (
+    "assetTypeArray",
+    IGNORED,
+    "which folders it keeps is undocumented; every folder is listed",
+)
+_NO_TAGS = "ips-jobs keeps no tags: the tag conditions are not applied"
+_NO_BYPRODUCTS = "ips-jobs makes no byproduct assets, so there are none to exclude"
 
 #: In each `<op>Param`'s schema order; operations in the spec's order, then the non-job ones.
 PARAMETERS: tuple[Parameter, ...] = (
@@ -104,6 +128,121 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("getCompanyInfo", "imsOrgId", IGNORED, "there are no IMS organisations"),
     Parameter("getUserInfo", "userHandle", HONOURED),
     Parameter("getUserInfo", "email", HONOURED),
+    # -- asset and folder operations, in wire/asset_operations.py's order
+    *_same(("getAssetsByName",), *_ACCESS),
+    Parameter(
+        "getAssetsByName", "nameArray", HONOURED, "exact names; assets in the trash are not found"
+    ),
+    *_same(("getAssetsByName",), *_TYPE_FILTERS, *_FIELDS),
+    *_same(("searchAssets",), *_ACCESS),
+    Parameter(
+        "searchAssets", "folder", HONOURED, "absent: the company root; a missing one finds nothing"
+    ),
+    Parameter("searchAssets", "includeSubfolders", HONOURED),
+    Parameter("searchAssets", "publishState", HONOURED, "MarkedForPublish: readyForPublish true"),
+    Parameter("searchAssets", "trashState", HONOURED, "absent: NotInTrash; Any: every state"),
+    Parameter("searchAssets", "conditionMatchMode", HONOURED),
+    Parameter("searchAssets", "keywordArray", HONOURED, "each keyword, equal ignoring case"),
+    Parameter("searchAssets", "systemFieldMatchMode", HONOURED),
+    Parameter(
+        "searchAssets",
+        "systemFieldConditionArray",
+        PARTLY,
+        "Sku (ignored by IPS since 4.0) and CreatedWith conditions are left out",
+    ),
+    Parameter("searchAssets", "tagMatchMode", IGNORED, _NO_TAGS),
+    Parameter("searchAssets", "tagConditionArray", IGNORED, _NO_TAGS),
+    Parameter("searchAssets", "metadataMatchMode", HONOURED),
+    Parameter(
+        "searchAssets",
+        "metadataConditionArray",
+        PARTLY,
+        "the asset's own fields only (name, folder_path, type, file_name, description, "
+        "comment, user_data, sku, created_at/by, modified_at/by); another field handle is 30001",
+    ),
+    *_same(("searchAssets",), *_TYPE_FILTERS),
+    Parameter("searchAssets", "excludeByproducts", IGNORED, _NO_BYPRODUCTS),
+    Parameter("searchAssets", "excludeByproductArray", IGNORED, _NO_BYPRODUCTS),
+    Parameter("searchAssets", "projectHandle", IGNORED, "ips-jobs keeps no projects"),
+    Parameter(
+        "searchAssets",
+        "recordsPerPage",
+        HONOURED,
+        "absent: 1000; more is served as 1000, or 10,000 with only the lean response fields",
+    ),
+    Parameter("searchAssets", "resultsPage", HONOURED, "0 and 1 are the first page"),
+    Parameter("searchAssets", "sortBy", HONOURED, "absent: the order assets were created in"),
+    Parameter("searchAssets", "sortDirection", HONOURED, "absent: Ascending"),
+    *_same(("searchAssets",), *_FIELDS),
+    *_same(("getAssets",), *_ACCESS),
+    Parameter("getAssets", "assetHandleArray", HONOURED, "unknown handles are skipped"),
+    *_same(("getAssets",), *_FIELDS),
+    *_same(("getFolderTree",), *_ACCESS),
+    Parameter("getFolderTree", "folderPath", HONOURED, "absent: the company root"),
+    Parameter("getFolderTree", "depth", HONOURED, "negative: the whole tree"),
+    *_same(("getFolderTree",), _FOLDER_TYPES, *_FIELDS),
+    *_same(("getFolders",), *_ACCESS),
+    Parameter("getFolders", "folderPath", HONOURED, "absent: the company root"),
+    *_same(("getFolders",), _FOLDER_TYPES, *_FIELDS),
+    Parameter("createFolder", "companyHandle", HONOURED),
+    Parameter("createFolder", "folderPath", HONOURED, "missing parent folders are made too"),
+    Parameter("renameFolder", "companyHandle", HONOURED),
+    Parameter("renameFolder", "folderHandle", HONOURED),
+    Parameter("renameFolder", "folderName", HONOURED),
+    Parameter("deleteFolder", "companyHandle", HONOURED),
+    Parameter("deleteFolder", "folderHandle", HONOURED),
+    Parameter("deleteAsset", "companyHandle", HONOURED),
+    Parameter("deleteAsset", "assetHandle", HONOURED),
+    *_same(_BATCHES[:1], ("companyHandle", HONOURED, ""), ("assetHandleArray", HONOURED, "")),
+    Parameter("renameAsset", "companyHandle", HONOURED),
+    Parameter("renameAsset", "assetHandle", HONOURED),
+    Parameter("renameAsset", "newName", HONOURED),
+    Parameter(
+        "renameAsset",
+        "validateName",
+        IGNORED,
+        "names are always unique among the assets not in the trash, whatever it says",
+    ),
+    Parameter("moveAsset", "companyHandle", HONOURED),
+    Parameter("moveAsset", "assetHandle", HONOURED),
+    Parameter("moveAsset", "folderHandle", HONOURED),
+    Parameter("moveAssets", "companyHandle", HONOURED),
+    Parameter("moveAssets", "assetMoveArray", HONOURED),
+    *_same(_BATCHES[1:], ("companyHandle", HONOURED, ""), ("assetHandleArray", HONOURED, "")),
+    Parameter("searchAssetsByMetadata", "companyHandle", HONOURED),
+    Parameter(
+        "searchAssetsByMetadata",
+        "filters",
+        PARTLY,
+        "as searchAssets' parameters of those names (includeSubfolders absent: true); "
+        "projectHandle and excludeByproducts are not applied",
+    ),
+    Parameter(
+        "searchAssetsByMetadata",
+        "metadataConditionArray",
+        PARTLY,
+        "the asset's own fields only, as for searchAssets; another field handle is 30001",
+    ),
+    Parameter("searchAssetsByMetadata", "metadataConditionMatchMode", HONOURED),
+    Parameter(
+        "searchAssetsByMetadata",
+        "responseMetadataArray",
+        IGNORED,
+        "ips-jobs keeps no metadata fields: metadataArray is always empty",
+    ),
+    Parameter("searchAssetsByMetadata", "recordsPerPage", HONOURED, "absent: 1000"),
+    Parameter("searchAssetsByMetadata", "resultsPage", HONOURED, "0 and 1 are the first page"),
+    Parameter("searchAssetsByMetadata", "sortBy", HONOURED),
+    Parameter("searchAssetsByMetadata", "sortDirection", HONOURED, "absent: Ascending"),
+    Parameter("searchAssetsByMetadata", "haystackSearch", IGNORED, "there is no similarity search"),
+    Parameter("getAssociatedAssets", "companyHandle", HONOURED),
+    Parameter(
+        "getAssociatedAssets",
+        "assetHandle",
+        HONOURED,
+        "no relations are kept: every array is empty",
+    ),
+    *_same(("getAssociatedAssets",), *_FIELDS),
 )
 
 

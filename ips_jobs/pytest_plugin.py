@@ -13,7 +13,9 @@ Fixtures:
 
 Options (and their environment twins): `--ips-database-url` (IPS_PYTEST_DATABASE_URL) serves
 from that database instead, which the fixtures empty; `--ips-run-seconds`
-(IPS_PYTEST_RUN_SECONDS, default 0: runs end at once) sets how long a run takes.
+(IPS_PYTEST_RUN_SECONDS, default 0: runs end at once) sets how long a run takes;
+`--ips-uploads simulate` (IPS_PYTEST_UPLOADS) keeps upload jobs from fetching their URLs (for
+suites whose URLs the test machine cannot reach; by default they are fetched, as IPS does).
 The server ignores the IPS_* settings of the environment, which belong to your own server.
 
 Only the standard library is used here, so that loading the plugin costs nothing."""
@@ -140,6 +142,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="How long a job run takes (default 0: runs end at once). "
         "[env: IPS_PYTEST_RUN_SECONDS]",
     )
+    group.addoption(
+        "--ips-uploads",
+        default=os.environ.get("IPS_PYTEST_UPLOADS") or "fetch",
+        choices=("fetch", "simulate"),
+        help="fetch (default): upload jobs fetch their URLs and make assets, as IPS does; "
+        "simulate: they fetch nothing and succeed. [env: IPS_PYTEST_UPLOADS]",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +171,8 @@ def ips_server(
         "1",
         "--run-seconds",
         str(request.config.getoption("--ips-run-seconds")),
+        "--uploads",
+        str(request.config.getoption("--ips-uploads")),
         *(["--database-url", database_url] if database_url else ["--ephemeral"]),
     ]
     env = {key: value for key, value in os.environ.items() if not key.startswith("IPS_")}

@@ -26,6 +26,8 @@ import click
 from ips_jobs import cli, parameters
 from ips_jobs.config import CONFIG_ENV, Settings, env_name
 from ips_jobs.domain.jobs import JOB_TYPES
+from ips_jobs.domain.named_assets import HANDLE_FIELDS
+from ips_jobs.engine.asset_jobs import PUBLISH_CONTEXTS
 from ips_jobs.engine.runners import FAMILIES
 from ips_jobs.resources import wsdl_folder
 from ips_jobs.wire.operations import HANDLERS
@@ -36,6 +38,9 @@ CONFIGURATION_PAGE = Path("docs/configuration.md")
 
 FULL = "full"
 PARTIAL = "partial"
+#: Job types whose runs act on the asset store (app.engine): uploads make assets, publish jobs
+#: mark them published, exports zip their files, the others check their handles.
+ACTING = frozenset({"uploadUrlsJob", "uploadDirectoryJob", *PUBLISH_CONTEXTS, *HANDLE_FIELDS})
 SIMULATED = "simulated"
 NOT_IMPLEMENTED = "not implemented"
 
@@ -205,7 +210,11 @@ def job_type_rows() -> list[JobTypeRow]:
         parts = None if family is None else (family.begin, family.success, family.error, family.end)
         rows.append(
             JobTypeRow(
-                element, type_string, type_string in DOCUMENTED_TYPE_STRINGS, SIMULATED, parts
+                element,
+                type_string,
+                type_string in DOCUMENTED_TYPE_STRINGS,
+                PARTIAL if element in ACTING else SIMULATED,
+                parts,
             )
         )
     for element, (type_string, _) in OTHER_JOB_TYPES.items():
@@ -327,8 +336,12 @@ def parity_markdown() -> str:
         "",
         "The `type` string is what `getScheduledJobs`, `getActiveJobs` and `getJobLogs` report.",
         "IPS documents type strings for some job types only (§5); the others are ours.",
-        "A simulated run writes its Begin row, `OriginalJobName` and `JobClient`, one success or",
-        "error row per item, and its End row; the JobLog's `logType` is the Begin type.",
+        "A run writes its Begin row, `OriginalJobName` and `JobClient`, one success or error",
+        "row per item, and its End row; the JobLog's `logType` is the Begin type. The **partial**",
+        "ones act on the asset store for real: uploads fetch files and make or update assets,",
+        "publish jobs mark ready assets published, exports zip the stored files, the others",
+        "check their asset handles; what IPS does to the images themselves (conversion, masks,",
+        'crops, serving) is not done (docs/engine.md, "Jobs that act on assets").',
         "",
         "| job (submitJob element) | `type` | type string | support | Begin / success / error "
         "/ End log types |",

@@ -4,19 +4,21 @@ set), a real `ips-jobs serve` process, accounts, and a raw SOAP poster."""
 from __future__ import annotations
 
 import functools
+import http.server
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, ClassVar, TypeVar
 
 import pytest
 import requests
@@ -507,3 +509,35 @@ def detail_row(run: Run, minute: int, log_type: str, message: str, **extra: Any)
         log_message=message,
         **extra,
     )
+
+
+class FileHandler(http.server.BaseHTTPRequestHandler):
+    """Serves `files` (path -> bytes) over GET, 404 for the rest; subclasses set `files`."""
+
+    files: ClassVar[Mapping[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def loopback_http(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A loopback HTTP server with `handler` (files for upload jobs to fetch); its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -33,7 +33,7 @@ from ips_jobs.wire.namespaces import COMMON_NS, VERSIONS, WSDL_NS, payload_ns  #
 TYPES_XSD = WSDL_DIR / "ips-types.xsd"
 COMMON_XSD = WSDL_DIR / "ips-common.xsd"
 
-#: The operations every generated WSDL declares, in this order.
+#: The job operations every generated WSDL declares, in this order.
 OPERATIONS: tuple[str, ...] = (
     "submitJob",
     "getScheduledJobs",
@@ -50,6 +50,29 @@ OPERATIONS: tuple[str, ...] = (
     "getCompanyInfo",
     "getUserInfo",
 )
+#: The asset and folder operations, in this order after the job ones, each with the first API
+#: version that has it (None: the legacy namespace already has it), as the project's IPS fact
+#: sheet (`ips-asset-api.md` §9) gives them: a stub generated from a version's file offers only
+#: what that version has.
+ASSET_OPERATIONS: dict[str, str | None] = {
+    "getAssetsByName": "2010-01-31",
+    "searchAssets": None,
+    "searchAssetsByMetadata": "2010-01-31",
+    "getAssets": None,
+    "getFolderTree": None,
+    "getFolders": None,
+    "createFolder": None,
+    "renameFolder": None,
+    "deleteFolder": None,
+    "deleteAsset": None,
+    "deleteAssets": "2008-01-15",
+    "renameAsset": None,
+    "moveAsset": None,
+    "moveAssets": "2008-01-15",
+    "emptyAssetsFromTrash": "2008-01-15",
+    "restoreAssetsFromTrash": "2008-01-15",
+    "getAssociatedAssets": "2008-01-15",
+}
 #: Fault elements of the common namespace; every operation declares all three.
 FAULTS: tuple[str, ...] = ("authenticationFault", "authorizationFault", "ipsApiFault")
 HEADER_ELEMENT = "authHeader"
@@ -96,6 +119,16 @@ class Target:
     @property
     def legacy(self) -> bool:
         return self.version is None
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """The job operations, then the asset operations this version has."""
+        rank = -1 if self.version is None else VERSIONS.index(self.version)
+        return OPERATIONS + tuple(
+            op
+            for op, since in ASSET_OPERATIONS.items()
+            if since is None or VERSIONS.index(since) <= rank
+        )
 
 
 def targets() -> list[Target]:
@@ -208,7 +241,9 @@ def check_document(document: bytes, target: Target) -> None:
         if c.tag == _x("element")
     }
     wanted = [
-        (target.payload_ns, f"{op}{kind}") for op in OPERATIONS for kind in ("Param", "Return")
+        (target.payload_ns, f"{op}{kind}")
+        for op in target.operations
+        for kind in ("Param", "Return")
     ]
     wanted += [(COMMON_NS, name) for name in (HEADER_ELEMENT, *FAULTS)]
     missing = [f"{{{ns}}}{name}" for ns, name in wanted if (ns, name) not in declared]
@@ -267,7 +302,7 @@ def build_wsdl(types_src: etree._Element, common_src: etree._Element, target: Ta
         msg = etree.SubElement(root, _w("message"), name=name)
         etree.SubElement(msg, _w("part"), name=part, element=element)
 
-    for op in OPERATIONS:
+    for op in target.operations:
         message(f"{op}Request", "parameters", f"{PAYLOAD_PREFIX}:{op}Param")
         message(f"{op}Response", "parameters", f"{PAYLOAD_PREFIX}:{op}Return")
     message(HEADER_ELEMENT, HEADER_ELEMENT, f"{common_prefix}:{HEADER_ELEMENT}")
@@ -275,7 +310,7 @@ def build_wsdl(types_src: etree._Element, common_src: etree._Element, target: Ta
         message(fault, "fault", f"{common_prefix}:{fault}")
 
     port_type = etree.SubElement(root, _w("portType"), name=PORT_TYPE)
-    for op in OPERATIONS:
+    for op in target.operations:
         operation = etree.SubElement(port_type, _w("operation"), name=op)
         etree.SubElement(operation, _w("input"), message=f"tns:{op}Request")
         etree.SubElement(operation, _w("output"), message=f"tns:{op}Response")
@@ -283,7 +318,7 @@ def build_wsdl(types_src: etree._Element, common_src: etree._Element, target: Ta
             etree.SubElement(operation, _w("fault"), name=fault, message=f"tns:{fault}")
 
     for binding_name, soap_ns in ((SOAP11_BINDING, SOAP11), (SOAP12_BINDING, SOAP12)):
-        root.append(_binding(binding_name, soap_ns))
+        root.append(_binding(binding_name, soap_ns, target.operations))
 
     service = etree.SubElement(root, _w("service"), name=SERVICE)
     for port_name, binding_name, soap_ns in (
@@ -300,15 +335,15 @@ def build_wsdl(types_src: etree._Element, common_src: etree._Element, target: Ta
     return document
 
 
-def _binding(name: str, soap_ns: str) -> etree._Element:
-    """A document/literal binding of every operation, SOAP 1.1 or 1.2 by ``soap_ns``."""
+def _binding(name: str, soap_ns: str, operations: Sequence[str]) -> etree._Element:
+    """A document/literal binding of the operations, SOAP 1.1 or 1.2 by ``soap_ns``."""
 
     def s(tag: str) -> str:
         return f"{{{soap_ns}}}{tag}"
 
     binding = etree.Element(_w("binding"), name=name, type=f"tns:{PORT_TYPE}")
     etree.SubElement(binding, s("binding"), style="document", transport=HTTP_TRANSPORT)
-    for op in OPERATIONS:
+    for op in operations:
         operation = etree.SubElement(binding, _w("operation"), name=op)
         etree.SubElement(operation, s("operation"), soapAction=op, style="document")
         body_in = etree.SubElement(operation, _w("input"))

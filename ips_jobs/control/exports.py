@@ -1,27 +1,30 @@
-"""The ZIP an exportJob run reports in its job log (`…/_ips/exports/<run>.zip`). ips-jobs holds
-no asset files, so the archive is built on request from the run as stored: one small
-placeholder file per asset handle the job asked for, and a manifest naming the run and the
-handles. Nothing is kept on disk: the archive is there for as long as the run's log is."""
+"""The ZIP an exportJob run reports in its job log (`…/_ips/exports/<run>.zip`): the stored
+files of the assets the job named, flat, each under its file name (as IPS's export lays them
+out). It is built on request from the run as stored and the file store, so it is there for
+as long as the run's log is; nothing else is kept on disk."""
 
 from __future__ import annotations
 
 import io
-import json
-import re
+import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from ips_jobs.domain.jobs import Run, RunDetails
+from ips_jobs.config import asset_folder
+from ips_jobs.domain.assets import Asset
+from ips_jobs.domain.jobs import RunDetails
+from ips_jobs.domain.named_assets import asked, found
 from ips_jobs.domain.ports import LogPage, RunQuery
+from ips_jobs.store.assets import SqlAssetRepository
+from ips_jobs.store.files import FileStore
 from ips_jobs.store.repository import SqlJobRepository
 
 EXPORT_KIND = "exportJob"
 #: The detail row whose assetName is the download URL (see engine/runners.py).
 URL_ROW = "ReturnSuccess"
-MANIFEST = "manifest.json"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: A ZIP entry's date and time.
+Stamp = tuple[int, int, int, int, int, int]
 
 
 class NoExport(Exception):
@@ -41,91 +44,74 @@ class Archive:
 @dataclass
 class Exports:
     repository: SqlJobRepository
+    #: The engine's file store; by default where a server with no IPS_ASSET_STORE keeps it.
+    files: FileStore | None = None
+    assets: SqlAssetRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.assets = SqlAssetRepository(self.repository.db)
+        if self.files is None:
+            self.files = FileStore(asset_folder("", self.repository.db.url))
 
     def archive(self, run_id: int) -> Archive:
         """The ZIP of an exportJob run that has reported its download URL; NoExport for a run
         that does not exist, is no export, or has not reported one (still starting, stopped,
-        or failed: a client only fetches what the log names)."""
-        found = self._run(run_id)
-        run = found.run
+        or failed: a client only fetches what the log names). An asset the job named that is
+        gone since, or has no stored file (made by a seed, not an upload), is left out."""
+        found_run = self._run(run_id)
+        run = found_run.run
         if run.kind != EXPORT_KIND:
             raise NoExport(f"run {run_id} is not an exportJob run")
         suffix = f"/_ips/exports/{run_id}.zip"
-        if not any((d.asset_name or "").endswith(suffix) for d in found.details):
+        if not any((d.asset_name or "").endswith(suffix) for d in found_run.details):
             raise NoExport(f"run {run_id} has not reported a download (yet)")
-        handles = _handles(run)
-        files = _file_names(handles)
-        buffer = io.BytesIO()
+        named = found(self.assets, run.company_id, asked(run))
         stamp = _zip_time(run.start_date)
+        buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(
-                zipfile.ZipInfo(MANIFEST, stamp),
-                json.dumps(_manifest(run, handles, files), indent=1) + "\n",
-                zipfile.ZIP_DEFLATED,
-            )
-            for handle, name in zip(handles, files, strict=True):
-                archive.writestr(
-                    zipfile.ZipInfo(name, stamp), _placeholder(run, handle), zipfile.ZIP_DEFLATED
-                )
+            taken: set[str] = set()
+            for asset in dict.fromkeys(named.values()):
+                self._add(archive, asset, _unique(asset.file_name, taken), stamp)
         return Archive(f"{run_id}.zip", buffer.getvalue())
+
+    def _add(self, archive: zipfile.ZipFile, asset: Asset, name: str, stamp: Stamp) -> None:
+        """The asset's stored file as the entry `name`, copied from disk as it is read."""
+        assert self.files is not None
+        key = asset.info.optimized_file or ""
+        try:
+            source = self.files.path(key).open("rb")
+        except (ValueError, OSError):  # no file of ours: a seeded asset
+            return
+        entry = zipfile.ZipInfo(name, stamp)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        with source, archive.open(entry, "w") as target:
+            shutil.copyfileobj(source, target)
 
     def _run(self, run_id: int) -> RunDetails:
         """The run (of any company) with its URL rows."""
         companies = [c.id for c in self.repository.companies()]
         page = LogPage([URL_ROW], 1000, 1, "Date", False)
-        found = self.repository.run_details(RunQuery(companies, run_id=run_id), page)
-        if not found:
+        found_runs = self.repository.run_details(RunQuery(companies, run_id=run_id), page)
+        if not found_runs:
             raise NoExport(f"no run {run_id}")
-        return found[0]
+        return found_runs[0]
 
 
-def _handles(run: Run) -> list[str]:
-    """The asset handles the job asked for, each once, in the order given."""
-    items = (run.detail.get("assetHandleArray") or {}).get("items") or []
-    return list(dict.fromkeys(str(item) for item in items))
+def _unique(file_name: str, taken: set[str]) -> str:
+    """The file name, or `name-2.ext`, `name-3.ext`… when another asset of the archive has
+    it (assets in different folders may share a file name)."""
+    stem, dot, extension = file_name.rpartition(".")
+    if not dot or not stem:
+        stem, extension = file_name, ""
+    name, n = file_name, 1
+    while name in taken:
+        n += 1
+        name = f"{stem}-{n}.{extension}" if extension else f"{stem}-{n}"
+    taken.add(name)
+    return name
 
 
-def _file_names(handles: list[str]) -> list[str]:
-    """A file name per handle (`a|1|2|3` -> `a_1_2_3.txt`), unique within the archive."""
-    taken: set[str] = {MANIFEST}
-    names = []
-    for handle in handles:
-        stem = _UNSAFE.sub("_", handle).strip("._") or "asset"
-        name, n = f"{stem}.txt", 1
-        while name in taken:
-            n += 1
-            name = f"{stem}-{n}.txt"
-        taken.add(name)
-        names.append(name)
-    return names
-
-
-def _manifest(run: Run, handles: list[str], files: list[str]) -> dict[str, Any]:
-    return {
-        "run": {
-            "id": run.id,
-            "jobName": run.name,
-            "originalName": run.original_name,
-            "companyHandle": f"c|{run.company_id}",
-            "fmt": run.detail.get("fmt"),
-        },
-        "placeholder": True,
-        "note": "ips-jobs emulates IPS jobs without assets: each file stands in for one asset",
-        "assets": [
-            {"assetHandle": handle, "file": name}
-            for handle, name in zip(handles, files, strict=True)
-        ],
-    }
-
-
-def _placeholder(run: Run, handle: str) -> str:
-    return (
-        f"Placeholder for asset {handle}, exported by ips-jobs run {run.id} ({run.name}).\n"
-        "ips-jobs keeps no asset files; IPS would put the asset itself here.\n"
-    )
-
-
-def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
+def _zip_time(when: datetime) -> Stamp:
     """The run's time for the entries, so that the same run gives the same bytes."""
     utc = when.astimezone(UTC) if when.tzinfo else when
     utc = max(utc.replace(tzinfo=None), datetime(1980, 1, 1))  # ZIP's earliest date

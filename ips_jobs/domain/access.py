@@ -22,9 +22,12 @@ ROLES: Final = (
 
 _ALL: Final = frozenset(ROLES)
 _JOB_CONTROL: Final = _ALL - {"WebServiceUser", "ImagePortalUser"}
+#: The roles the asset and folder write operations list (ips-asset-api.md §3).
+_ASSET_WRITE: Final = _JOB_CONTROL - {"TrialSiteAdmin", "TrialSiteUser"}
 
 #: Exactly as the IPS documentation lists them, inconsistencies included (submitJob and
-#: executeJob leave out IpsCompanyAdmin; no job operation lists WebServiceUser).
+#: executeJob leave out IpsCompanyAdmin; no job or asset operation lists WebServiceUser;
+#: getAssetsByName leaves out ImagePortalUser, getFolderTree also ImagePortalAdmin).
 ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     "submitJob": _JOB_CONTROL - {"IpsCompanyAdmin"},
     "getScheduledJobs": _JOB_CONTROL,
@@ -40,6 +43,23 @@ ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     "checkLogin": _ALL,
     "getCompanyInfo": _ALL,
     "getUserInfo": _ALL,
+    "getAssetsByName": _ALL - {"WebServiceUser", "ImagePortalUser"},
+    "searchAssets": _ALL - {"WebServiceUser"},
+    "getFolderTree": _ALL - {"WebServiceUser", "ImagePortalAdmin", "ImagePortalUser"},
+    "getFolders": _ALL - {"WebServiceUser"},
+    "getAssets": _ALL - {"WebServiceUser"},
+    "createFolder": _ASSET_WRITE,
+    "deleteFolder": _ASSET_WRITE,
+    "renameFolder": _ASSET_WRITE,
+    "deleteAsset": _ASSET_WRITE,
+    "deleteAssets": _ASSET_WRITE,
+    "renameAsset": _ASSET_WRITE,
+    "moveAsset": _ASSET_WRITE,
+    "moveAssets": _ASSET_WRITE,
+    "emptyAssetsFromTrash": _ASSET_WRITE,
+    "restoreAssetsFromTrash": _ASSET_WRITE,
+    "getAssociatedAssets": _ALL - {"WebServiceUser"},
+    "searchAssetsByMetadata": _ALL - {"WebServiceUser", "TrialSiteAdmin", "TrialSiteUser"},
 }
 
 

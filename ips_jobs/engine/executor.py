@@ -21,6 +21,8 @@ ADVANCED_FAILURE = "The job was ended with a failure through the control API"
 RECOVERED_MESSAGE = "The server stopped while the job was running; the job did not finish"
 #: How often a run that pauseJob holds is looked at again, for a resumeJob.
 HOLD_SECONDS = 0.2
+#: How often a run whose next step waits for its real work is looked at again.
+WORK_WAIT_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,19 @@ class Executor:
                 self.stop(run, plan)
             elif run.advance_outcome == "failure":
                 self.fail(run, self.process_id, ADVANCED_FAILURE)
-            elif run.advance_outcome == "success":
+            elif run.advance_outcome == "success" and not plan.pending:
                 self._finish(run, plan, remaining)
-            elif run.manual:
-                if self._manual(run, plan):
-                    after[run.id] = Later(None, run)
+            elif run.manual and run.advance_outcome is None:
+                moved = self._manual(run, plan)
+                if moved is not None:  # looked at again while its real work goes on
+                    after[run.id] = Later(WORK_WAIT_SECONDS if plan.pending else None, moved)
             elif run.paused_at is not None:
                 after[run.id] = Later(HOLD_SECONDS, run)
+            elif plan.pending and not remaining:  # the work has not got that far yet
+                after[run.id] = Later(WORK_WAIT_SECONDS, run)
+            elif plan.pending:
+                write = self._step(run, plan, remaining[0])
+                routine.append((run, plan, replace(write, routine=True)))
             elif self.durations.of(run) <= 0 or len(remaining) <= 1:
                 write = self._ending(run, plan, remaining)
                 routine.append((run, plan, replace(write, routine=True)))
@@ -101,36 +109,50 @@ class Executor:
             elif write.end:
                 self._ended(run, plan)
             else:
-                seconds = self.durations.of(run) / max(1, len(plan.steps) - 1)
+                steps = len(plan.steps) + plan.pending
+                seconds = self.durations.of(run) / max(1, steps - 1)
                 after[run.id] = Later(seconds, replace(run, step=run.step + 1, advance_to=None))
         return after
 
     def forget(self, run_id: int) -> None:
         """The run is no longer ours to step (ended, deleted, or newly claimed)."""
         self._plans.pop(run_id, None)
+        self.planner.forget(run_id)
+
+    def close(self) -> None:
+        """The engine stops: real work still going on is abandoned."""
+        self.planner.close()
 
     def _plan(self, run: Run) -> Plan:
+        """The run's plan, kept once it is complete (a plan still waiting for real work is
+        asked for again)."""
         plan = self._plans.get(run.id)
         if plan is None:
-            plan = self._plans[run.id] = self.planner.plan(run)
+            self.planner.start(run)
+            plan = self.planner.plan(run)
+            if not plan.pending:
+                self._plans[run.id] = plan
         return plan
 
-    def _manual(self, run: Run, plan: Plan) -> bool:
+    def _manual(self, run: Run, plan: Plan) -> Run | None:
         """A run in manual mode makes its first step, then only moves when advanced: through
-        every step up to the progress asked for (never the last one; that takes an outcome).
-        False when the store refused a step (the run was stopped meanwhile, or is not ours)."""
+        every step up to the progress asked for (never the last one; that takes an outcome;
+        a plan still waiting for real work has no last one yet). The run as it now stands;
+        None when the store refused a step (the run was stopped meanwhile, or is not ours)."""
         target = run.advance_to if run.advance_to is not None else 0
         current = run
-        while current.step < len(plan.steps) - 1 and (
+        last = len(plan.steps) - (0 if plan.pending else 1)
+        while current.step < last and (
             current.step == 0 or plan.steps[current.step].progress <= target
         ):
             if not self._save(current, plan, plan.steps[current.step]):
                 self._after_refusal(run.id)
-                return False
+                return None
             current = replace(current, step=current.step + 1, advance_to=None)
         if run.advance_to is not None and current.step == run.step:
             self.store.clear_advance(run.id)
-        return True
+            current = replace(current, advance_to=None)
+        return current
 
     def _save(self, run: Run, plan: Plan, step: Step) -> bool:
         return run.id in self.store.write(self.process_id, [self._step(run, plan, step)])

@@ -1,13 +1,14 @@
 """What each job type's run does, as a plan of steps with the log rows IPS writes for it.
 
 A Planner is the one interface the engine is fed through: it turns a run into a Plan. The
-default plans simulate the work; a later behaviour (fault injection, real downloads) is
-another Planner, usually wrapping this one.
+plans here simulate the work; fault injection wraps them, and the jobs that act on assets
+(engine/acting.py) make their plans from the work as it gets done.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -30,6 +31,9 @@ class Entry:
     asset_name: str | None = None
     asset_type: str | None = None
     asset_handle: str | None = None
+    #: How many files the row stands for in the JobLog's counts (a publish's one row may
+    #: stand for every asset it published).
+    files: int = 1
 
 
 @dataclass(frozen=True)
@@ -54,19 +58,31 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    """The steps of a run, the JobLog's logType/jobSubType, and how it ends."""
+    """The steps of a run, the JobLog's logType/jobSubType, and how it ends. A run whose work
+    is still going on has `pending` steps more than these to come (as far as known)."""
 
     log_type: str
     end_type: str
     steps: tuple[Step, ...]
     job_sub_type: str = ""
     fatal: bool = False
+    pending: int = 0
 
 
 class Planner(Protocol):
     def plan(self, run: Run) -> Plan:
-        """The whole plan of a run; called again for each step, so it must be deterministic."""
+        """The plan of a run as far as it is known; called again for each step, so the steps
+        it has given must come out the same. It starts no work."""
         ...
+
+    def start(self, run: Run) -> None:
+        """The engine is about to step the run: its real work, if any, starts here."""
+
+    def forget(self, run_id: int) -> None:
+        """The run ended or is no longer ours: work still going on for it is dropped."""
+
+    def close(self) -> None:
+        """The engine stops: work in progress is abandoned."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,62 @@ FAMILIES: dict[str, Family] = {
 PUBLISH_SUB_TYPES = {"Full": "full", "Incremental": "increment", "FullWithSearch": "fullwithsearch"}
 
 
-class SimulatedPlanner:
+def export_url(public_url: str, run_id: int) -> str:
+    """Where an export run's ZIP is downloaded (control/exports.py serves it)."""
+    return f"{public_url.rstrip('/')}/_ips/exports/{run_id}.zip"
+
+
+def family_of(run: Run) -> Family:
+    return FAMILIES.get(run.kind, FAMILIES["uploadUrlsJob"])
+
+
+def lay_out(
+    run: Run, items: Sequence[Entry], total: int, done: bool, max_item_steps: int = 8
+) -> Plan:
+    """The plan of a run whose item rows are `items`, the first of `total`: its Begin rows,
+    the items in at most `max_item_steps` steps of equal size (a step not yet full is held
+    back until the work is `done`), then, once done, the End row."""
+    family = family_of(run)
+    begin = Step(
+        0,
+        family.message,
+        (
+            Entry(family.begin, _begin_message(family)),
+            Entry("OriginalJobName", run.original_name),
+            Entry("JobClient", run.server_name),
+        ),
+        tasks=_tasks(run, 0, total),
+    )
+    steps = [begin]
+    chunk = max(1, -(-total // max_item_steps))
+    counts = LogCounts()
+    for start in range(0, len(items), chunk):
+        batch = items[start : start + chunk]
+        if len(batch) < chunk and not done:
+            break
+        counts = _count(counts, batch, family)
+        finished = start + len(batch)
+        steps.append(
+            Step(
+                progress=min(99, 100 * finished // max(1, total)),
+                message=family.message,
+                entries=tuple(batch),
+                counts=counts,
+                tasks=_tasks(run, finished, total),
+            )
+        )
+    sub_type = ""
+    if run.kind == "imageServingPublishJob":
+        sub_type = PUBLISH_SUB_TYPES.get(run.detail.get("publishType", ""), "")
+    if not done:
+        pending = max(1, -(-total // chunk) + 2 - len(steps))
+        return Plan(family.begin, family.end, tuple(steps), sub_type, pending=pending)
+    closing = Entry(family.end, _end_message(run, counts))
+    steps.append(Step(100, "Done", (closing,), counts, _tasks(run, len(items), len(items))))
+    return Plan(family.begin, family.end, tuple(steps), sub_type)
+
+
+class SimulatedPlanner(Planner):
     """Plans that look like IPS's own job logs; nothing is downloaded or published."""
 
     def __init__(self, public_url: str, max_item_steps: int = 8) -> None:
@@ -176,40 +247,8 @@ class SimulatedPlanner:
         self.max_item_steps = max_item_steps
 
     def plan(self, run: Run) -> Plan:
-        family = FAMILIES.get(run.kind, FAMILIES["uploadUrlsJob"])
-        items = self._items(run, family)
-        begin = Step(
-            0,
-            family.message,
-            (
-                Entry(family.begin, _begin_message(family)),
-                Entry("OriginalJobName", run.original_name),
-                Entry("JobClient", run.server_name),
-            ),
-            tasks=_tasks(run, 0, len(items)),
-        )
-        steps = [begin]
-        chunk = max(1, -(-len(items) // self.max_item_steps))
-        done = LogCounts()
-        for start in range(0, len(items), chunk):
-            batch = items[start : start + chunk]
-            done = _count(done, batch, family)
-            finished = start + len(batch)
-            steps.append(
-                Step(
-                    progress=min(99, 100 * finished // max(1, len(items))),
-                    message=family.message,
-                    entries=tuple(batch),
-                    counts=done,
-                    tasks=_tasks(run, finished, len(items)),
-                )
-            )
-        closing = Entry(family.end, _end_message(run, done))
-        steps.append(Step(100, "Done", (closing,), done, _tasks(run, len(items), len(items))))
-        sub_type = ""
-        if run.kind == "imageServingPublishJob":
-            sub_type = PUBLISH_SUB_TYPES.get(run.detail.get("publishType", ""), "")
-        return Plan(family.begin, family.end, tuple(steps), sub_type)
+        items = self._items(run, family_of(run))
+        return lay_out(run, items, len(items), True, self.max_item_steps)
 
     def _items(self, run: Run, family: Family) -> list[Entry]:
         if run.kind == "uploadUrlsJob":
@@ -218,7 +257,7 @@ class SimulatedPlanner:
                 for i, item in enumerate(defaults.upload_urls(run.detail), start=1)
             ]
         if run.kind == "exportJob":
-            url = f"{self.public_url}/_ips/exports/{run.id}.zip"
+            url = export_url(self.public_url, run.id)
             return [Entry(family.success, "Export is ready for download", url, "Zip")]
         if run.kind in ("automatedSetGenerationJob", "reprocessAssetsJob"):
             assets = (run.detail.get("assetHandleArray") or {}).get("items") or []
@@ -249,13 +288,22 @@ def _end_message(run: Run, counts: LogCounts) -> str:
         if setting in (None, "None")
         else f"e-mail ({setting}) would be sent to {recipient}"
     )
-    return f"Job completed: {counts.file_success} succeeded, {counts.file_error} failed; {notice}"
+    return f"{_summary(counts)}; {notice}"
+
+
+def _summary(counts: LogCounts) -> str:
+    updated = f", {counts.file_update} updated" if counts.file_update else ""
+    skipped = f", {counts.file_duplicate} skipped" if counts.file_duplicate else ""
+    return (
+        f"Job completed: {counts.file_success} succeeded{updated}{skipped}, "
+        f"{counts.file_error} failed"
+    )
 
 
 def _recount(message: str, counts: LogCounts) -> str:
     """The End row's summary, with the counts after injected failures."""
     _, _, notice = message.partition("; ")
-    summary = f"Job completed: {counts.file_success} succeeded, {counts.file_error} failed"
+    summary = _summary(counts)
     return f"{summary}; {notice}" if notice else summary
 
 
@@ -264,16 +312,27 @@ def _email_setting(run: Run) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _count(counts: LogCounts, batch: list[Entry], family: Family) -> LogCounts:
-    ok = sum(1 for e in batch if e.log_type == family.success)
-    failed = sum(1 for e in batch if e.log_type == family.error)
-    return LogCounts(
-        file_success=counts.file_success + ok,
-        file_error=counts.file_error + failed,
-        total_file=counts.total_file + len(batch),
-        transfer_success=counts.transfer_success + ok,
-        transfer_error=counts.transfer_error + failed,
-    )
+#: Item rows other than the family's success and error rows, and the count each adds to.
+_OUTCOMES = {"FileUpdated": "file_update", "DuplicateSkipped": "file_duplicate"}
+
+
+def _count(counts: LogCounts, batch: Sequence[Entry], family: Family) -> LogCounts:
+    """The counts after these rows: a file that arrived is a transfer success whatever was
+    done with it (created, updated, skipped as a duplicate)."""
+    values = asdict(counts)
+    for entry in batch:
+        if entry.log_type == family.error:
+            kept, transfer = "file_error", "transfer_error"
+        elif entry.log_type == family.success:
+            kept, transfer = "file_success", "transfer_success"
+        elif entry.log_type in _OUTCOMES:
+            kept, transfer = _OUTCOMES[entry.log_type], "transfer_success"
+        else:
+            continue
+        values[kept] += entry.files
+        values[transfer] += entry.files
+        values["total_file"] += entry.files
+    return LogCounts(**values)
 
 
 def _tasks(run: Run, processed: int, total: int) -> tuple[Task, ...]:
@@ -286,18 +345,32 @@ def _tasks(run: Run, processed: int, total: int) -> tuple[Task, ...]:
     )
 
 
-class InjectingPlanner:
+def injected(run: Run) -> bool:
+    """A fault rule applies to the run: it gets nothing through, so it does no real work."""
+    return (run.injected or {}).get("effect") in ("fatal_run", "upload_errors")
+
+
+class InjectingPlanner(Planner):
     """Applies a fault rule the engine attached to a run (`run.injected`): the run ends with
     a FatalError, or every file fails to upload. Other runs get the inner plan unchanged."""
 
     def __init__(self, inner: Planner) -> None:
         self.inner = inner
 
+    def start(self, run: Run) -> None:
+        self.inner.start(run)
+
+    def forget(self, run_id: int) -> None:
+        self.inner.forget(run_id)
+
+    def close(self) -> None:
+        self.inner.close()
+
     def plan(self, run: Run) -> Plan:
         plan = self.inner.plan(run)
         effect = (run.injected or {}).get("effect")
         reason = (run.injected or {}).get("reason")
-        family = FAMILIES.get(run.kind, FAMILIES["uploadUrlsJob"])
+        family = family_of(run)
         if effect == "fatal_run":
             return replace(plan, steps=_fatal(plan.steps, family, reason), fatal=True)
         if effect == "upload_errors":

@@ -147,6 +147,7 @@ class Engine:
             self._steps_done.wait_for(lambda: self._active_steps == 0, timeout=STOP_GRACE_SECONDS)
         left = sorted(self._in_flight)
         self._in_flight.clear()
+        self.executor.close()
         for start in range(0, len(left), STEP_BATCH):
             self.executor.fail_all(
                 self.store.runs(left[start : start + STEP_BATCH]),

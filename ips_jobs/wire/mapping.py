@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from ips_jobs.domain import defaults, handles
+from ips_jobs.domain.asset_service import BatchResult, ItemFault
+from ips_jobs.domain.assets import Asset, AssetInfo, Folder, FolderTree
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import (
     AssetLog,
@@ -168,3 +172,98 @@ def user(found: User, style: HandleStyle) -> Data:
         "defaultRole": found.role,
         "role": found.role,
     }
+
+
+#: Asset types whose info element is not named after the type (the rest: `imageInfo` for
+#: Image, `pdfInfo` for Pdf, …; ips-asset-api.md §6.2).
+INFO_ELEMENTS: Final = {
+    "PDFSettings": "pdfSettingsInfo",
+    "PsdTemplate": "psdInfo",
+    "PremierExpressRemix": "premiereExpressRemixInfo",
+    "WindowsCovering": "windowCoveringInfo",
+}
+#: The arrays of ImageInfo, which ips-jobs keeps none of: written empty, as IPS writes them.
+_IMAGE_ARRAYS: Final = ("zoomTargets", "masks", "imageMaps")
+_CAPITAL = re.compile(r"_([a-z])")
+
+
+def asset(found: Asset, style: HandleStyle) -> Data:
+    """An Asset with the one info element of its type (the writer keeps the fields that
+    element has). `projects` is empty and `metadataArray` has no items: ips-jobs keeps
+    neither projects nor metadata fields."""
+    info = found.info
+    thumbnail = (
+        f"image-no-ips/{info.optimized_path}{info.optimized_file}"
+        if info.optimized_path is not None and info.optimized_file is not None
+        else None
+    )
+    return {
+        "assetHandle": handles.asset(found.id, style),
+        "type": found.type,
+        "subType": found.sub_type,
+        "name": found.name,
+        "fileName": found.file_name,
+        "folder": found.folder,
+        "folderHandle": handles.folder(found.folder, style),
+        "readyForPublish": found.ready_for_publish,
+        "trashState": found.trash_state.value,
+        "projects": "",
+        "ipsImageUrl": thumbnail,
+        "created": found.created_at,
+        "createUser": found.created_by,
+        "lastModified": found.modified_at,
+        "lastModifyUser": found.modified_by,
+        "metadataArray": {},
+        info_element(found.type): asset_info(info),
+    }
+
+
+def info_element(asset_type: str) -> str:
+    return INFO_ELEMENTS.get(asset_type) or f"{asset_type[:1].lower()}{asset_type[1:]}Info"
+
+
+def asset_info(info: AssetInfo) -> Data:
+    """Every info field in IPS's names; the writer keeps those of the element it writes."""
+    fields: Data = {_CAPITAL.sub(lambda m: m[1].upper(), k): v for k, v in asdict(info).items()}
+    return {**fields, **{name: {} for name in _IMAGE_ARRAYS}}
+
+
+def asset_summary(found: Asset, style: HandleStyle) -> Data:
+    """searchAssetsByMetadata's AssetSummary: the Asset's fields of those names, and its
+    `filename` (no score: there is no similarity search)."""
+    return {**asset(found, style), "filename": found.file_name}
+
+
+def folder(found: Folder, style: HandleStyle) -> Data:
+    return {
+        "folderHandle": handles.folder(found.path, style),
+        "path": found.path,
+        "lastModified": found.modified_at,
+        "childLastModified": found.child_modified_at,
+        "hasSubfolders": found.has_subfolders,
+    }
+
+
+def folder_tree(tree: FolderTree, style: HandleStyle) -> Data:
+    """A folder with its subfolders down to the depth asked; a folder without them (a leaf,
+    or one at the depth limit) has no subfolderArray."""
+    data = folder(tree.folder, style)
+    if tree.subfolders:
+        data["subfolderArray"] = {"items": [folder_tree(t, style) for t in tree.subfolders]}
+    return data
+
+
+def batch(result: BatchResult) -> Data:
+    """A batch answer; an empty detail array is left out, as in IPS's documented example."""
+    return {
+        "successCount": result.success_count,
+        "warningCount": 0,
+        "errorCount": len(result.errors),
+        "errorDetailArray": {"items": [_item_fault(f) for f in result.errors]}
+        if result.errors
+        else None,
+    }
+
+
+def _item_fault(fault: ItemFault) -> Data:
+    return {"assetHandle": fault.handle, "code": fault.error.code, "reason": fault.error.message}

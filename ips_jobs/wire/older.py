@@ -6,6 +6,13 @@ built from those versions' real WSDLs are not refused (30003) for sending them:
   (2010-01-31) replaced it with `{process, layerOptions}`.
 * `uploadDirectoryJob/videoEncodingPreset` (4.2, 2008-09-10; gone in 2016-01-14-beta), whose type
   and position no source gives: read as a string wherever it is in the job.
+* `renameAssetParam/renameFiles` (boolean; the legacy namespace to 2010-01-31, removed in 6.0):
+  accepted and dropped.
+
+And answers: the Asset and Folder elements an old namespace lacks are not written (Asset
+`fileName` before 6.0, `trashState` before 4.2, `subType` before 4.4; Folder `lastModified`
+and `childLastModified` before 2010-01-31, whose real answers are the first to have them;
+getAssociatedAssets `subAssetArray` before 2017-10-29-beta).
 
 They are stored as sent, in the job's detail, and written back in the shape sent where the
 version had it. Every other namespace sees the canonical equivalent of the old PhotoshopOptions
@@ -20,12 +27,12 @@ import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from lxml import etree
 from spyne.model.complex import ComplexModelBase
 
-from ips_jobs.errors import InvalidRequestXml
+from ips_jobs.errors import InvalidParameter, InvalidRequestXml
 from ips_jobs.wire import schema
 from ips_jobs.wire.namespaces import CANONICAL_NS, VERSIONS, payload_ns
 
@@ -44,6 +51,29 @@ VIDEO_PRESET_ECHO_NS = frozenset({payload_ns("2008-09-10")})
 
 OLD_PHOTOSHOP_NAMES = ("maintainLayers", "layerNaming", "anchor")
 VIDEO_PRESET = "videoEncodingPreset"
+RENAME_FILES = "renameFiles"
+
+
+def _before(version: str) -> frozenset[str]:
+    """The payload namespaces older than `version`, the legacy one included."""
+    return frozenset(payload_ns(v) for v in (None, *VERSIONS[: VERSIONS.index(version)]))
+
+
+#: Namespaces whose renameAssetParam has renameFiles (ips-asset-api.md §5.10, §9).
+RENAME_FILES_NS = _before("2011-11-04")
+#: Type -> (element, the namespaces that lack it): ips-asset-api.md §9.
+MISSING: Final[dict[str, tuple[tuple[str, frozenset[str]], ...]]] = {
+    "Asset": (
+        ("subType", _before("2009-07-31")),
+        ("fileName", _before("2011-11-04")),
+        ("trashState", _before("2008-09-10")),
+    ),
+    "Folder": (
+        ("lastModified", _before("2010-01-31")),
+        ("childLastModified", _before("2010-01-31")),
+    ),
+    "getAssociatedAssetsReturn": (("subAssetArray", _before("2017-10-29-beta")),),
+}
 #: Detail key: which element each element without a schema position followed when sent.
 AFTER = "@after"
 
@@ -90,7 +120,10 @@ class Taken:
 def take(operation: str, param: etree._Element, namespace: str) -> list[Taken]:
     """Cuts the old-shaped elements out of a canonical submitJobParam, in place: an old
     photoshopOptions leaves an empty `<photoshopOptions/>` behind (so its position is still
-    checked), a videoEncodingPreset leaves nothing."""
+    checked), a videoEncodingPreset leaves nothing, and renameFiles is dropped."""
+    if operation == "renameAsset" and namespace in RENAME_FILES_NS:
+        _drop_rename_files(param)
+        return []
     if operation != "submitJob" or not (
         namespace in OLD_PHOTOSHOP_NS or namespace in VIDEO_PRESET_NS
     ):
@@ -121,6 +154,15 @@ def take(operation: str, param: etree._Element, namespace: str) -> list[Taken]:
                 _cut(node)
                 taken.append(Taken(kind, VIDEO_PRESET, node, _name(before)))
     return taken
+
+
+def _drop_rename_files(param: etree._Element) -> None:
+    """renameFiles, which 6.0 removed, is read as a boolean and dropped: a file is always
+    renamed with its asset."""
+    for node in list(param.iterchildren(f"{{{CANONICAL_NS}}}{RENAME_FILES}")):
+        if (node.text or "").strip() not in ("true", "false", "1", "0"):
+            raise InvalidParameter(RENAME_FILES, f"'{node.text}' is not a valid boolean")
+        _cut(node)
 
 
 def put(data: dict[str, Any], taken: Taken, value: Any) -> None:
@@ -213,7 +255,25 @@ def shape_writers(namespace: str) -> Mapping[str, ShapeWriter]:
     }
     if namespace in VIDEO_PRESET_ECHO_NS:
         writers["UploadDirectoryJob"] = _upload_directory_with_preset
+    for type_name, gaps in MISSING.items():
+        lacking = frozenset(name for name, spaces in gaps if namespace in spaces)
+        if lacking:
+            writers[type_name] = _without(lacking)
     return writers
+
+
+def _without(names: frozenset[str]) -> ShapeWriter:
+    """Writes a type without the elements its namespace lacks."""
+
+    def write(
+        writer: Filler,
+        parent: etree._Element,
+        model: type[ComplexModelBase],
+        data: Mapping[str, Any],
+    ) -> None:
+        writer.fill(parent, model, {k: v for k, v in data.items() if k not in names})
+
+    return write
 
 
 __all__ = [

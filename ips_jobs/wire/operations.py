@@ -1,39 +1,21 @@
 """One thin handler per IPS operation: read the parameters, make one JobService call, map the
-result. Each returns the plain data of its `<op>Return`."""
+result. Each returns the plain data of its `<op>Return`. The asset and folder operations are in
+wire/asset_operations.py; HANDLERS holds both."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from ips_jobs.domain.handles import HandleStyle
-from ips_jobs.domain.jobs import JOB_TYPES, User
+from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
-from ips_jobs.wire import mapping
+from ips_jobs.wire import asset_operations, mapping
+from ips_jobs.wire.call import Call, Data
 
-Data = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Call:
-    """One authenticated call: who, with which parameters, answered in which handle style,
-    and the request's locale (authHeader, else Accept-Language), if it had one."""
-
-    service: JobService
-    caller: User
-    params: Data
-    style: HandleStyle
-    locale: str | None = None
-
-    def get(self, name: str) -> Any:
-        return self.params.get(name)
-
-    def job_ref(self) -> dict[str, Any]:
-        return {"company_handle": self.get("companyHandle"), "job_handle": self.get("jobHandle")}
+JobCall = Call[JobService]
 
 
-def submit_job(call: Call) -> Data:
+def submit_job(call: JobCall) -> Data:
     job = call.service.submit(
         call.caller,
         company_handle=call.get("companyHandle"),
@@ -49,14 +31,14 @@ def submit_job(call: Call) -> Data:
     return {"jobHandle": mapping.scheduled_job(job, call.style)["jobHandle"]}
 
 
-def get_scheduled_jobs(call: Call) -> Data:
+def get_scheduled_jobs(call: JobCall) -> Data:
     jobs = call.service.scheduled_jobs(
         call.caller, call.get("companyHandle"), call.get("jobHandle"), call.get("originalName")
     )
     return {"jobArray": {"items": [mapping.scheduled_job(j, call.style) for j in jobs]}}
 
 
-def get_active_jobs(call: Call) -> Data:
+def get_active_jobs(call: JobCall) -> Data:
     """`includeWaitingJobs` is read (the schema has made it a boolean; anything else is 30001)
     but not passed on: no run of ips-jobs is ever waiting (IPS's `WaitingClient`,
     `WaitingCoordinator`), so true and false answer alike. JobService takes it once such
@@ -68,7 +50,7 @@ def get_active_jobs(call: Call) -> Data:
     return {"jobArray": {"items": [mapping.active_job(r, call.style) for r in runs]}}
 
 
-def get_job_logs(call: Call) -> Data:
+def get_job_logs(call: JobCall) -> Data:
     runs = call.service.job_logs(
         call.caller,
         call.get("companyHandle"),
@@ -82,7 +64,7 @@ def get_job_logs(call: Call) -> Data:
     return {"jobLogArray": {"items": [mapping.job_log(r, call.style) for r in runs]}}
 
 
-def get_job_log_details(call: Call) -> Data:
+def get_job_log_details(call: JobCall) -> Data:
     pages = call.service.job_log_details(
         call.caller,
         call.get("companyHandle"),
@@ -98,43 +80,43 @@ def get_job_log_details(call: Call) -> Data:
     return {"jobLogArray": {"items": items}}
 
 
-def get_asset_job_logs(call: Call) -> Data:
+def get_asset_job_logs(call: JobCall) -> Data:
     logs = call.service.asset_job_logs(
         call.caller, call.get("companyHandle"), call.get("assetHandle")
     )
     return {"jobLogArray": {"items": [mapping.asset_log(entry, call.style) for entry in logs]}}
 
 
-def _control(method: Callable[..., None]) -> Callable[[Call], Data]:
+def _control(method: Callable[..., None]) -> Callable[[JobCall], Data]:
     """stopJob, pauseJob, resumeJob, executeJob and deleteJob: a handle in, an empty return."""
 
-    def handler(call: Call) -> Data:
+    def handler(call: JobCall) -> Data:
         method(call.service, call.caller, **call.job_ref())
         return {}
 
     return handler
 
 
-def check_login(call: Call) -> Data:
+def check_login(call: JobCall) -> Data:
     valid = call.service.check_login(
         call.get("companyHandle"), call.get("email") or "", call.get("password") or ""
     )
     return {"status": "ValidLogin" if valid else "InvalidLogin"}
 
 
-def get_company_info(call: Call) -> Data:
+def get_company_info(call: JobCall) -> Data:
     company = call.service.company_info(
         call.caller, call.get("companyHandle"), call.get("companyName")
     )
     return {"companyInfo": mapping.company(company, call.style)}
 
 
-def get_user_info(call: Call) -> Data:
+def get_user_info(call: JobCall) -> Data:
     user = call.service.user_info(call.caller, call.get("userHandle"), call.get("email"))
     return {"userInfo": mapping.user(user, call.style)}
 
 
-HANDLERS: dict[str, Callable[[Call], Data]] = {
+HANDLERS: dict[str, Callable[[Call[Any]], Data]] = {
     "submitJob": submit_job,
     "getScheduledJobs": get_scheduled_jobs,
     "getActiveJobs": get_active_jobs,
@@ -149,4 +131,5 @@ HANDLERS: dict[str, Callable[[Call], Data]] = {
     "checkLogin": check_login,
     "getCompanyInfo": get_company_info,
     "getUserInfo": get_user_info,
+    **asset_operations.HANDLERS,
 }

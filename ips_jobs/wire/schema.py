@@ -23,6 +23,7 @@ _PRIMITIVES: dict[str, type[ModelBase]] = {
     "int": Int,
     "long": Long,
     "double": Double,
+    "float": Double,
     "boolean": Boolean,
     "dateTime": DateTime,
 }
@@ -62,42 +63,54 @@ def compile_schema(text: bytes) -> etree.XMLSchema:
 
 
 class _Builder:
-    """Turns XSD declarations into spyne ComplexModels, named types first-come, memoised."""
+    """Turns XSD declarations into spyne ComplexModels, named types first-come, memoised.
+    A type may contain itself (Folder/subfolderArray/items is a Folder): a named type is
+    registered before its members are read, and the copies `customize` made of it meanwhile
+    get its members once they are known."""
 
     def __init__(self, doc: etree._Element) -> None:
         self.named = {el.get("name"): el for el in doc.findall(f"{{{XSD}}}complexType")}
         self.elements = {el.get("name"): el for el in doc.findall(f"{{{XSD}}}element")}
         self.built: dict[str, type[ComplexModelBase]] = {}
+        #: Named types being built -> the copies made of them so far.
+        self.pending: dict[str, list[type[ComplexModelBase]]] = {}
 
     def named_type(self, name: str) -> type[ComplexModelBase]:
         if name not in self.built:
-            self.built[name] = self._model(name, self.named[name])
+            model = self.built[name] = _declare(name, [])
+            self.pending[name] = []
+            for member_name, member in self._members(self.named[name]):
+                model._type_info[member_name] = member
+            for copy in self.pending.pop(name):
+                copy._type_info.update(model._type_info)
         return self.built[name]
 
     def element_type(self, name: str) -> type[ComplexModelBase]:
         key = f"element:{name}"
         if key not in self.built:
             complex_type = self.elements[name].find(f"{{{XSD}}}complexType")
-            self.built[key] = self._model(name, complex_type)
+            self.built[key] = _declare(name, self._members(complex_type))
         return self.built[key]
 
-    def _model(self, name: str, complex_type: etree._Element) -> type[ComplexModelBase]:
+    def _members(self, complex_type: etree._Element) -> list[tuple[str, Any]]:
         sequence = complex_type.find(f"{{{XSD}}}sequence")
-        members: list[tuple[str, Any]] = []
-        for child in sequence if sequence is not None else ():
-            if not isinstance(child.tag, str):
-                continue
-            members.append((child.get("name"), self._member(child)))
-        return _declare(name, members)
+        return [
+            (child.get("name"), self._member(child))
+            for child in (sequence if sequence is not None else ())
+            if isinstance(child.tag, str)
+        ]
 
     def _member(self, element: etree._Element) -> Any:
         prefix, _, local = element.get("type", "").partition(":")
         base = _PRIMITIVES[local] if prefix == "xsd" else self.named_type(local)
         max_occurs = element.get("maxOccurs", "1")
-        return base.customize(
+        member = base.customize(
             min_occurs=int(element.get("minOccurs", "1")),
             max_occurs="unbounded" if max_occurs == "unbounded" else int(max_occurs),
         )
+        if local in self.pending:
+            self.pending[local].append(member)
+        return member
 
 
 def _declare(name: str, members: list[tuple[str, Any]]) -> type[ComplexModelBase]:

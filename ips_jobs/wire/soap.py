@@ -13,14 +13,16 @@ from typing import Any, Protocol
 from lxml import etree
 
 from ips_jobs.domain import handles
+from ips_jobs.domain.asset_service import AssetService
 from ips_jobs.domain.control import Effect, FaultRule, InjectedFault, Target
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, IpsJobsError
-from ips_jobs.wire import auth, codec, envelope, faults, schema, xml
+from ips_jobs.wire import asset_operations, auth, codec, envelope, faults, schema, xml
+from ips_jobs.wire.call import Call
 from ips_jobs.wire.namespaces import VERSION_BY_NS
-from ips_jobs.wire.operations import HANDLERS, Call
+from ips_jobs.wire.operations import HANDLERS
 
 log = logging.getLogger("ips_jobs.wire")
 
@@ -59,9 +61,17 @@ class FaultSource(Protocol):
 
 class Dispatcher:
     def __init__(
-        self, service: JobService, zone: tzinfo, faults: FaultSource | None = None
+        self,
+        service: JobService,
+        zone: tzinfo,
+        faults: FaultSource | None = None,
+        *,
+        assets: AssetService,
     ) -> None:
         self.service = service
+        #: Answers the asset and folder operations; the job service answers the others and
+        #: authenticates every call.
+        self.assets = assets
         self.zone = zone
         self.faults = faults
 
@@ -85,7 +95,8 @@ class Dispatcher:
                 HandleStyle.LEGACY if VERSION_BY_NS[namespace] is None else HandleStyle.VERSIONED
             )
             locale = creds.locale or auth.accept_language(environ)
-            result = HANDLERS[operation](Call(self.service, caller, params, style, locale))
+            service = self.assets if operation in asset_operations.HANDLERS else self.service
+            result = HANDLERS[operation](Call(service, caller, params, style, locale))
             payload = codec.Writer(namespace, self.zone).element(
                 f"{operation}Return", schema.return_type(operation), result
             )

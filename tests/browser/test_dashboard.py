@@ -54,6 +54,7 @@ ENGINE_ENV = {
     "IPS_ENGINE": "true",
     "IPS_RUN_SECONDS": "0",
     "IPS_POLL_SECONDS": "0.05",
+    "IPS_UPLOADS": "simulate",  # the page is tested, not fetching: the URLs do not exist
 }
 NS = "http://www.scene7.com/IpsApi/xsd/2022-11-01-beta"
 #: Five URLs: the manual run's steps are at 20, 40, 60, 80 and 99 %.

@@ -183,8 +183,12 @@ def active_jobs(call: Call, company: str) -> Reply:
 @pytest.fixture(scope="module")
 def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("control")
+    # The uploads here name URLs that do not exist: what is tested is how runs are driven.
     running_server = start_server(
-        f"sqlite:///{folder / 'ips.db'}", folder / "server.log", **ENGINE_ENV
+        f"sqlite:///{folder / 'ips.db'}",
+        folder / "server.log",
+        **ENGINE_ENV,
+        IPS_UPLOADS="simulate",
     )
     yield running_server
     stop_server(running_server)

@@ -39,6 +39,8 @@ ENGINE_ENV = {
     "IPS_RUN_SECONDS": "0",
     "IPS_RUN_SECONDS_BY_TYPE": "VideoPublish=60",
     "IPS_POLL_SECONDS": "0.05",
+    # the uploads here name URLs nobody serves: their runs are simulated
+    "IPS_UPLOADS": "simulate",
 }
 SLOW = "<videoPublishJob><emailSetting>Error</emailSetting></videoPublishJob>"
 

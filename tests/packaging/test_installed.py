@@ -270,6 +270,7 @@ def test_a_user_suite_runs_on_the_plugin_alone(venv: Installed, empty: Path) -> 
     assert "5 passed" in done.stdout
     options = venv.run("python", "-m", "pytest", "--help", cwd=empty).stdout
     assert "--ips-database-url" in options and "--ips-run-seconds" in options
+    assert "--ips-uploads" in options
 
 
 def test_a_second_server_on_the_same_port_exits_2_in_one_line(
