@@ -95,6 +95,7 @@ def controls(settings: Settings, database: Database, clock: Clock) -> Controls:
         settings.heartbeat_timeout,
         _jobs(settings, repository, clock),
         engine_expected=settings.engine,
+        files=FileStore(settings.asset_folder()),
     )
 
 
@@ -151,14 +152,15 @@ def wsgi_app(settings: Settings) -> WsgiApp:
         built.service, ZoneInfo(settings.timezone), controlling, assets=built.assets
     )
     gauges = metrics.DatabaseGauges(built.database, SystemClock(), settings.heartbeat_timeout)
-    browser = AssetBrowser(SqlAssetRepository(built.database), built.repository)
+    files = FileStore(settings.asset_folder())
+    browser = AssetBrowser(SqlAssetRepository(built.database), built.repository, files)
     control_app = ControlApp(
         controlling,
-        Seeder(built.admin, built.service, built.repository),
+        Seeder(built.admin, built.service, built.repository, files),
         journal,
         extra={**Dashboard(controlling, browser).pages(), "/metrics": metrics.page(gauges)},
         assets=browser,
-        exports=Exports(built.repository, FileStore(settings.asset_folder())),
+        exports=Exports(built.repository, files),
         token=settings.control_token,
         body_timeout=settings.body_timeout,
     )

@@ -391,6 +391,7 @@ def seed_file(file: str, **overrides: Any) -> None:
     from pathlib import Path
 
     from ips_jobs.control.seed import Seeder, parse
+    from ips_jobs.store.files import FileStore
 
     path = Path(file)
     if path.suffix.lower() not in (".json", ".toml"):
@@ -399,10 +400,16 @@ def seed_file(file: str, **overrides: Any) -> None:
         body = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read it: {exc.strerror or exc}") from None
+    files = FileStore(_settings(**overrides).asset_folder())
     built = _parts(overrides)
     try:
         seeder = Seeder(
-            built.admin, built.service, built.repository, lambda line: click.echo(line, err=True)
+            built.admin,
+            built.service,
+            built.repository,
+            files,
+            progress=lambda line: click.echo(line, err=True),
+            base=path.parent,
         )
         outcome = seeder.apply(parse(body, path.suffix.lower()))
     except IpsJobsError as error:

@@ -189,6 +189,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("renameFolder", "companyHandle", HONOURED),
     Parameter("renameFolder", "folderHandle", HONOURED),
     Parameter("renameFolder", "folderName", HONOURED),
+    Parameter("moveFolder", "companyHandle", HONOURED),
+    Parameter("moveFolder", "folderHandle", HONOURED),
+    Parameter("moveFolder", "destFolderHandle", HONOURED),
     Parameter("deleteFolder", "companyHandle", HONOURED),
     Parameter("deleteFolder", "folderHandle", HONOURED),
     Parameter("deleteAsset", "companyHandle", HONOURED),
@@ -243,6 +246,23 @@ PARAMETERS: tuple[Parameter, ...] = (
         "no relations are kept: every array is empty",
     ),
     *_same(("getAssociatedAssets",), *_FIELDS),
+    *_same(
+        ("setAssetPublishState",),
+        ("companyHandle", HONOURED, ""),
+        ("assetHandle", HONOURED, ""),
+        ("publishState", HONOURED, "sets Asset/readyForPublish"),
+        ("contextHandleArray", IGNORED, "readiness is one flag per asset, for every context"),
+    ),
+    *_same(
+        ("setAssetsPublishState",),
+        ("companyHandle", HONOURED, ""),
+        ("publishStateUpdateArray", HONOURED, ""),
+    ),
+    *_same(
+        ("getAssetPublishHistory",),
+        ("companyHandle", HONOURED, ""),
+        ("assetHandle", HONOURED, "the last publish per server and context, the newest first"),
+    ),
 )
 
 

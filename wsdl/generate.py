@@ -53,7 +53,8 @@ OPERATIONS: tuple[str, ...] = (
 #: The asset and folder operations, in this order after the job ones, each with the first API
 #: version that has it (None: the legacy namespace already has it), as the project's IPS fact
 #: sheet (`ips-asset-api.md` §9) gives them: a stub generated from a version's file offers only
-#: what that version has.
+#: what that version has. moveFolder is 6.0, whose development namespace 2011-11-04 IPS
+#: documents it with (`ips-versions.md`), so it starts there, as Asset/fileName (6.0) does.
 ASSET_OPERATIONS: dict[str, str | None] = {
     "getAssetsByName": "2010-01-31",
     "searchAssets": None,
@@ -63,6 +64,7 @@ ASSET_OPERATIONS: dict[str, str | None] = {
     "getFolders": None,
     "createFolder": None,
     "renameFolder": None,
+    "moveFolder": "2011-11-04",
     "deleteFolder": None,
     "deleteAsset": None,
     "deleteAssets": "2008-01-15",
@@ -72,6 +74,9 @@ ASSET_OPERATIONS: dict[str, str | None] = {
     "emptyAssetsFromTrash": "2008-01-15",
     "restoreAssetsFromTrash": "2008-01-15",
     "getAssociatedAssets": "2008-01-15",
+    "setAssetPublishState": None,
+    "setAssetsPublishState": "2008-01-15",
+    "getAssetPublishHistory": "2008-01-15",
 }
 #: Fault elements of the common namespace; every operation declares all three.
 FAULTS: tuple[str, ...] = ("authenticationFault", "authorizationFault", "ipsApiFault")

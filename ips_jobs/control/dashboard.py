@@ -22,6 +22,7 @@ from ips_jobs.control.assets import AssetBrowser, CompanyAssets
 from ips_jobs.control.routes import PREFIX, Request
 from ips_jobs.control.service import Controls
 from ips_jobs.domain import access
+from ips_jobs.domain.assets import Asset
 from ips_jobs.domain.control import Effect, Exchange, FaultRule, RunControl
 from ips_jobs.domain.jobs import JOB_TYPES, Company, Run, RunDetails, RunState, ScheduledJob
 from ips_jobs.domain.ports import LogPage, RunQuery
@@ -511,7 +512,7 @@ def _folder_tree(listed: CompanyAssets) -> str:
 
 def _asset_table(s: Snapshot, listed: CompanyAssets) -> str:
     rows = []
-    columns = 9
+    columns = 10
     for asset in listed.newest:
         key = f"asset-{asset.id}"
         is_open = key in s.opened
@@ -522,6 +523,7 @@ def _asset_table(s: Snapshot, listed: CompanyAssets) -> str:
             state += " \u00b7 ready for publish"
         rows.append(
             f'<tr><td>{_toggle(key, is_open)}</td><td class="handle">a|{asset.id}</td>'
+            f'<td class="thumb">{_thumbnail(asset, listed)}</td>'
             f"<td>{e(asset.name)}</td><td>{e(asset.type)}</td><td>{e(asset.folder)}</td>"
             f"<td>{e(asset.file_name)}</td><td>{e(info.file_size)}</td><td>{e(size)}</td>"
             f"<td>{e(state)}</td></tr>"
@@ -538,11 +540,19 @@ def _asset_table(s: Snapshot, listed: CompanyAssets) -> str:
                 + "</td></tr>"
             )
     return table(
-        ["", "Handle", "Name", "Type", "Folder", "File", "Bytes", "Size", "State"],
+        ["", "Handle", "", "Name", "Type", "Folder", "File", "Bytes", "Size", "State"],
         rows,
         "No asset.",
         "asset-list",
     )
+
+
+def _thumbnail(asset: Asset, listed: CompanyAssets) -> str:
+    """A small picture of an Image asset with a stored file, loaded as it scrolls into view
+    (the browser sends the dashboard's cookie with it)."""
+    if asset.type != "Image" or asset.id not in listed.stored:
+        return ""
+    return f'<img src="{PREFIX}/assets/{asset.id}/file" alt="" loading="lazy">'
 
 
 def journal(s: Snapshot) -> str:
@@ -769,6 +779,7 @@ td.handle { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.actions { white-space: nowrap; }
 td.message { max-width: 260px; }
+td.thumb img { display: block; max-width: 48px; max-height: 48px; }
 time { white-space: nowrap; font-variant-numeric: tabular-nums; }
 small { color: var(--muted); }
 code { font-size: 12px; }

@@ -57,7 +57,8 @@ class Exports:
         """The ZIP of an exportJob run that has reported its download URL; NoExport for a run
         that does not exist, is no export, or has not reported one (still starting, stopped,
         or failed: a client only fetches what the log names). An asset the job named that is
-        gone since, or has no stored file (made by a seed, not an upload), is left out."""
+        gone since, or has no stored file (a simulated upload, a store emptied by hand), is
+        left out."""
         found_run = self._run(run_id)
         run = found_run.run
         if run.kind != EXPORT_KIND:
@@ -80,7 +81,7 @@ class Exports:
         key = asset.info.optimized_file or ""
         try:
             source = self.files.path(key).open("rb")
-        except (ValueError, OSError):  # no file of ours: a seeded asset
+        except (ValueError, OSError):  # no file of ours (a simulated upload)
             return
         entry = zipfile.ZipInfo(name, stamp)
         entry.compress_type = zipfile.ZIP_DEFLATED

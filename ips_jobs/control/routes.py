@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ips_jobs.control import seed
-from ips_jobs.control.assets import AssetBrowser, company_data
+from ips_jobs.control.assets import AssetBrowser, NoFile, StoredFile, company_data
 from ips_jobs.control.exports import Archive, Exports, NoExport
 from ips_jobs.control.journal import FLUSH_SECONDS, Journal
 from ips_jobs.control.service import UNHEALTHY, Controls, flag, only, parse_time
@@ -146,6 +146,7 @@ class ControlApp:
             ("GET", re.compile(r"/exports/([0-9]+)\.zip"), self.export, ()),
             ("GET", re.compile(r"/assets"), self.list_assets, ("company", "limit", "trash")),
             ("GET", re.compile(r"/assets/([0-9]+)"), self.asset, ()),
+            ("GET", re.compile(r"/assets/([0-9]+)/file"), self.asset_file, ()),
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -177,6 +178,8 @@ class ControlApp:
             status, data = self._route(request)
             if isinstance(data, Archive):
                 return 200, _archive_headers(data), data.body
+            if isinstance(data, StoredFile):
+                return 200, _file_headers(data), data.body
         except Refused as refused:
             error: dict[str, Any] = {"error": refused.error}
             if refused.code is not None:
@@ -345,6 +348,13 @@ class ControlApp:
             return 404, {"error": f"no asset a|{match[1]}"}
         return 200, found
 
+    def asset_file(self, request: Request, match: re.Match[str]) -> Reply:
+        """The asset's stored file, for the dashboard's thumbnails and for tests: not JSON."""
+        try:
+            return 200, self._asset_browser().file(_id(match))
+        except NoFile as missing:
+            return 404, {"error": missing.message}
+
     def _asset_browser(self) -> AssetBrowser:
         if self.assets is None:
             raise Refused(404, "this server keeps no assets", None, [])
@@ -486,6 +496,21 @@ def _archive_headers(archive: Archive) -> Headers:
     return [
         ("Content-Type", "application/zip"),
         ("Content-Disposition", f'attachment; filename="{archive.filename}"'),
+    ]
+
+
+def _file_headers(stored: StoredFile) -> Headers:
+    """Shown in place (an <img>, a browser tab) under its file name, and never run: a stored
+    SVG or HTML file must not run script in the dashboard's origin."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in stored.file_name)
+    return [
+        ("Content-Type", stored.content_type),
+        (
+            "Content-Disposition",
+            f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(stored.file_name, safe='')}",
+        ),
+        ("Content-Security-Policy", "default-src 'none'; sandbox"),
+        ("X-Content-Type-Options", "nosniff"),
     ]
 
 

@@ -1,5 +1,6 @@
-"""Seeding: companies, users and scheduled jobs from one JSON or TOML document, idempotently
-(what exists is left alone), so a test suite starts from a known state in milliseconds.
+"""Seeding: companies, users, folders, assets and scheduled jobs from one JSON or TOML
+document, idempotently (what exists is left alone; an asset is brought up to date by name), so
+a test suite starts from a known state in milliseconds.
 
     [[companies]]            # id is optional: ask for the documented handles (c|47)
     name = "Acme"
@@ -11,6 +12,16 @@
     role = "IpsUser"         # default IpsUser
     companies = ["Acme"]
 
+    [[folders]]              # a folder under the company's root (parents made too)
+    company = "Acme"
+    path = "products/shoes"
+
+    [[assets]]               # made, or brought up to date, by name
+    company = "Acme"
+    name = "boot"
+    folder = "products/shoes"
+    file = "images/boot.png" # or bytes_base64 = "iVBORw0KGgo..."
+
     [[jobs]]                 # submitted as `user`, validated like a submitJob
     company = "Acme"
     user = "dev@acme.test"
@@ -21,20 +32,29 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import io
 import json
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+from ips_jobs.control.assets import STYLE
 from ips_jobs.control.service import only
 from ips_jobs.domain import handles, validation
 from ips_jobs.domain.admin import Admin
+from ips_jobs.domain.assets import Asset, AssetDraft, UploadOutcome, check_name, folder_path
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
+from ips_jobs.engine.uploads import Unusable, asset_file, asset_info, image_facts
 from ips_jobs.errors import ApiError, InvalidParameter
+from ips_jobs.store.assets import SqlAssetRepository
+from ips_jobs.store.files import FileStore
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.wire import codec, older, schema
 from ips_jobs.wire.namespaces import CANONICAL_NS
@@ -42,6 +62,22 @@ from ips_jobs.wire.namespaces import CANONICAL_NS
 _SUBMIT_FIELDS = ("jobName", "locale", "execTime", "execSchedule", "description", "userHandle")
 _COMPANY_FIELDS = ("name", "id")
 _USER_FIELDS = ("email", "password", "role", "companies")
+_FOLDER_FIELDS = ("company", "path")
+_ASSET_FIELDS = (
+    "company",
+    "name",
+    "folder",
+    "fileName",
+    "type",
+    "readyForPublish",
+    "keywords",
+    "file",
+    "bytes_base64",
+)
+#: The sections, in the order they are applied (a job may name the assets seeded before it).
+SECTIONS = ("companies", "users", "folders", "assets", "jobs")
+#: Who a seeded asset is created and modified by.
+SEEDED_BY = "ips-jobs seed"
 
 
 @functools.cache
@@ -77,20 +113,16 @@ def parse(body: bytes, hint: str = "") -> dict[str, Any]:
         ) from None
     if not isinstance(document, dict):
         raise InvalidParameter("seed", "the document must be an object/table")
-    unknown = set(document) - {"companies", "users", "jobs"}
+    unknown = set(document) - set(SECTIONS)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], "unknown section; use companies, users, jobs")
+        raise InvalidParameter(sorted(unknown)[0], f"unknown section; use {', '.join(SECTIONS)}")
     return document
 
 
 @dataclass
 class Outcome:
-    created: dict[str, list[str]] = field(
-        default_factory=lambda: {"companies": [], "users": [], "jobs": []}
-    )
-    existing: dict[str, list[str]] = field(
-        default_factory=lambda: {"companies": [], "users": [], "jobs": []}
-    )
+    created: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
+    existing: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
 
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "existing": self.existing}
@@ -102,17 +134,31 @@ class Seeder:
         admin: Admin,
         service: JobService,
         repository: SqlJobRepository,
+        files: FileStore,
         progress: Callable[[str], None] | None = None,
+        base: Path | None = None,
     ) -> None:
+        """`files` is the uploads' file store (seeded assets' files go there too); `base` the
+        folder relative `file` paths start from (the seed file's; None: the working folder)."""
         self.admin = admin
         self.service = service
         self.repository = repository
+        self.assets = SqlAssetRepository(repository.db)
+        self.files = files
         self.progress = progress
+        self.base = base or Path()
 
     def apply(self, document: Mapping[str, Any]) -> Outcome:
         outcome = Outcome()
-        steps = (("companies", self._company), ("users", self._user), ("jobs", self._job))
-        for section, add in steps:
+        adders = {
+            "companies": self._company,
+            "users": self._user,
+            "folders": self._folder,
+            "assets": self._asset,
+            "jobs": self._job,
+        }
+        for section in SECTIONS:
+            add = adders[section]
             items = _items(document, section)
             for i, item in enumerate(items):
                 created = len(outcome.created[section])
@@ -156,6 +202,95 @@ class Seeder:
         role = _text(item, "role", where) if "role" in item else "IpsUser"
         user = self.admin.add_user(email, _text(item, "password", where), role, companies)
         outcome.created["users"].append(f"u|{user.id}|{email}")
+
+    def _folder(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        only(item, *_FOLDER_FIELDS, where=where)
+        company, root = self._company_root(item, where)
+        path = folder_path(root, _text(item, "path", where), f"{where}.path")
+        handle = handles.folder(path, STYLE)
+        if self.assets.folder(company, path) is not None:
+            outcome.existing["folders"].append(handle)
+            return
+        self.assets.add_folder(company, path, self.admin.clock.now())
+        outcome.created["folders"].append(handle)
+
+    def _asset(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
+        """Everything is checked before the file is stored: a bad entry keeps nothing. The
+        file's facts are read as an upload reads them; an asset of the name that differs from
+        the entry is updated in place (it keeps its handle), one that does not is left."""
+        only(item, *_ASSET_FIELDS, where=where)
+        company, root = self._company_root(item, where)
+        name = check_name(_text(item, "name", where), f"{where}.name")
+        given = _text(item, "folder", where) if "folder" in item else ""
+        folder = folder_path(root, given, f"{where}.folder")
+        ready = item.get("readyForPublish", False)
+        if not isinstance(ready, bool):
+            raise InvalidParameter(f"{where}.readyForPublish", "expected true or false")
+        keywords = item.get("keywords", [])
+        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+            raise InvalidParameter(f"{where}.keywords", "a list of text")
+        asset_type = _text(item, "type", where) if "type" in item else ""
+        data, source, hint = self._bytes(item, where)
+        file_name = check_name(
+            _text(item, "fileName", where) if "fileName" in item or not hint else hint,
+            f"{where}.fileName",
+        )
+        image = image_facts(io.BytesIO(data))
+        try:
+            file_name, asset_type = asset_file(folder, file_name, hint, image, asset_type)
+        except Unusable as unusable:
+            raise InvalidParameter(f"{where}.{source}", str(unusable)) from None
+        stored = self.files.put([data], len(data))
+        draft = AssetDraft(
+            name=name,
+            type=asset_type,
+            folder=folder,
+            file_name=file_name,
+            ready_for_publish=ready,
+            info=asset_info(folder, file_name, name, stored, image),
+            keywords=tuple(validation.sendable(k, f"{where}.keywords") for k in keywords),
+        )
+        found = self.assets.assets_by_name(company, [name])
+        if found and _unchanged(found[0], draft):
+            outcome.existing["assets"].append(handles.asset(found[0].id, STYLE))
+            return
+        now = self.admin.clock.now()
+        uploaded = self.assets.upload(
+            company, draft, overwrite=True, keep_publish_state=False, now=now, by=SEEDED_BY
+        )
+        made = uploaded.outcome is UploadOutcome.CREATED
+        (outcome.created if made else outcome.existing)["assets"].append(
+            handles.asset(uploaded.asset.id, STYLE)
+        )
+
+    def _bytes(self, item: Mapping[str, Any], where: str) -> tuple[bytes, str, str]:
+        """The asset's bytes, the field they came from, and the local file's name ("" for
+        inline bytes)."""
+        if ("file" in item) == ("bytes_base64" in item):
+            raise InvalidParameter(f"{where}.file", "give file or bytes_base64 (one of them)")
+        if "bytes_base64" in item:
+            try:
+                data = base64.b64decode(_text(item, "bytes_base64", where), validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidParameter(
+                    f"{where}.bytes_base64", f"not valid base64: {exc}"
+                ) from None
+            return data, "bytes_base64", ""
+        path = self.base / _text(item, "file", where)
+        try:
+            return path.read_bytes(), "file", path.name
+        except OSError as exc:
+            raise InvalidParameter(
+                f"{where}.file", f"cannot read {path}: {exc.strerror or exc}"
+            ) from None
+
+    def _company_root(self, item: Mapping[str, Any], where: str) -> tuple[int, str]:
+        """The company an entry names (by name or handle) and its root folder's path."""
+        company_id = self._company_id(_text(item, "company", where), where)
+        company = self.repository.company(company_id)
+        if company is None:
+            raise InvalidParameter(f"{where}.company", f"no company c|{company_id}")
+        return company_id, company.root_path
 
     def _job(self, where: str, item: Mapping[str, Any], outcome: Outcome) -> None:
         company = self._company_id(_text(item, "company", where), where)
@@ -243,6 +378,18 @@ def _check_value(member: Any, value: Any, where: str) -> None:
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 raise InvalidParameter(where, expected)
             return
+
+
+def _unchanged(asset: Asset, draft: AssetDraft) -> bool:
+    """Whether seeding `draft` would change nothing of `asset` (keywords are only ever set,
+    as an overwriting upload sets them)."""
+    return (asset.type, asset.folder, asset.file_name, asset.ready_for_publish, asset.info) == (
+        draft.type,
+        draft.folder,
+        draft.file_name,
+        draft.ready_for_publish,
+        draft.info,
+    ) and (not draft.keywords or set(asset.keywords) == set(draft.keywords))
 
 
 def _items(document: Mapping[str, Any], section: str) -> list[Mapping[str, Any]]:

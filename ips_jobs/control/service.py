@@ -19,6 +19,7 @@ from ips_jobs.domain.ports import RunQuery
 from ips_jobs.domain.service import JobService
 from ips_jobs.errors import InvalidParameter, NotFound
 from ips_jobs.store.control import ControlStore
+from ips_jobs.store.files import FileStore
 from ips_jobs.store.repository import SqlJobRepository
 
 log = logging.getLogger("ips_jobs.control")
@@ -40,6 +41,8 @@ class Controls:
     clock: Clock
     heartbeat_timeout: float
     jobs: JobService
+    #: The uploads' file store, emptied with the assets by a reset.
+    files: FileStore
     #: This server runs an engine (IPS_ENGINE): health is unhealthy while none beats.
     engine_expected: bool = False
     #: When this process started serving (monotonic): the engine's grace period runs from it.
@@ -88,10 +91,15 @@ class Controls:
         }
 
     def reset(self, accounts: bool) -> None:
+        """Empties the database, then the file store: an asset is never left without its
+        file, while a file without an asset is only a leftover."""
         self.store.reset(accounts)
+        removed = self.files.clear()
         log.warning(
-            "reset: jobs, runs, logs, rules and journal emptied%s",
+            "reset: jobs, runs, logs, rules, journal, assets and folders emptied%s; "
+            "%d stored file(s) deleted",
             " (and companies and users)" if accounts else "",
+            removed,
         )
 
     # -- fault rules ----------------------------------------------------------------------

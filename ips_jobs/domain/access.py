@@ -27,7 +27,8 @@ _ASSET_WRITE: Final = _JOB_CONTROL - {"TrialSiteAdmin", "TrialSiteUser"}
 
 #: Exactly as the IPS documentation lists them, inconsistencies included (submitJob and
 #: executeJob leave out IpsCompanyAdmin; no job or asset operation lists WebServiceUser;
-#: getAssetsByName leaves out ImagePortalUser, getFolderTree also ImagePortalAdmin).
+#: getAssetsByName leaves out ImagePortalUser, getFolderTree also ImagePortalAdmin;
+#: setAssetPublishState leaves out ImagePortalAdmin, which its batch form lists).
 ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     "submitJob": _JOB_CONTROL - {"IpsCompanyAdmin"},
     "getScheduledJobs": _JOB_CONTROL,
@@ -51,6 +52,7 @@ ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     "createFolder": _ASSET_WRITE,
     "deleteFolder": _ASSET_WRITE,
     "renameFolder": _ASSET_WRITE,
+    "moveFolder": _ASSET_WRITE,
     "deleteAsset": _ASSET_WRITE,
     "deleteAssets": _ASSET_WRITE,
     "renameAsset": _ASSET_WRITE,
@@ -60,6 +62,9 @@ ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     "restoreAssetsFromTrash": _ASSET_WRITE,
     "getAssociatedAssets": _ALL - {"WebServiceUser"},
     "searchAssetsByMetadata": _ALL - {"WebServiceUser", "TrialSiteAdmin", "TrialSiteUser"},
+    "setAssetPublishState": _ASSET_WRITE - {"ImagePortalAdmin"},
+    "setAssetsPublishState": _ASSET_WRITE,
+    "getAssetPublishHistory": _ALL - {"WebServiceUser"},
 }
 
 

@@ -4,10 +4,10 @@ resolved as for jobs, so another company's assets and folders are never seen."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from ips_jobs.clock import Clock
@@ -25,6 +25,7 @@ from ips_jobs.domain.assets import (
     Match,
     NoSuchFolder,
     Op,
+    Publication,
     SortField,
     TrashAction,
     TrashState,
@@ -34,6 +35,9 @@ from ips_jobs.domain.ports import AssetRepository, JobRepository
 from ips_jobs.errors import ApiError, InvalidParameter
 
 Data = Mapping[str, Any]
+#: What a batch item carries beside its asset handle, as sent and as read.
+Sent = TypeVar("Sent")
+Read = TypeVar("Read")
 
 MATCH_MODES: Final = frozenset({"MatchAll", "MatchAny"})
 #: searchAssets/trashState -> the states it finds (Any: all three).
@@ -153,10 +157,30 @@ class ItemFault:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The answer of a batch operation (deleteAssets, moveAssets, the trash operations)."""
+    """The answer of a batch operation (deleteAssets, moveAssets, the trash operations,
+    setAssetsPublishState)."""
 
     success_count: int
     errors: tuple[ItemFault, ...] = ()
+
+
+@dataclass
+class _Items(Generic[Read]):
+    """A batch's items once read: what to ask the store, the handle each asset was sent as
+    (its failures are named by it), and the items that failed before reaching the store."""
+
+    asked: list[tuple[int, Read]] = field(default_factory=list)
+    sent: dict[int, str] = field(default_factory=dict)
+    errors: list[ItemFault] = field(default_factory=list)
+
+    def result(self, outcome: BatchOutcome) -> BatchResult:
+        """The store's outcome named by the handles the client sent."""
+        errors = [
+            *self.errors,
+            *(ItemFault(self.sent[i], NoSuchAsset(self.sent[i])) for i in outcome.missing),
+            *(ItemFault(self.sent[f.asset_id], f.error) for f in outcome.failed),
+        ]
+        return BatchResult(len(outcome.done), tuple(errors))
 
 
 class AssetService:
@@ -192,12 +216,16 @@ class AssetService:
 
     def asset(self, caller: User, company_handle: str | None, asset_handle: str | None) -> Asset:
         """One asset of the company, whatever its trash state."""
+        return self._existing(self._company(caller, company_handle), asset_handle)
+
+    def publish_history(
+        self, caller: User, company_handle: str | None, asset_handle: str | None
+    ) -> Sequence[Publication]:
+        """The asset's last publication per server and context, the newest first; none for
+        an asset never published (an unknown asset is NoSuchAsset, not an empty history)."""
         company = self._company(caller, company_handle)
-        handle, asset_id = self._asset(asset_handle)
-        found = self.repository.asset(company.id, asset_id)
-        if found is None:
-            raise NoSuchAsset(handle)
-        return found
+        found = self._existing(company, asset_handle)
+        return self.repository.publications(company.id, found.id)
 
     def search(self, caller: User, company_handle: str | None, search: Search) -> AssetPage:
         company = self._company(caller, company_handle)
@@ -248,6 +276,19 @@ class AssetService:
         name = assets.check_name(validation.required_text(folder_name, "folderName"), "folderName")
         return self.repository.rename_folder(company.id, path, name, self.clock.now())
 
+    def move_folder(
+        self,
+        caller: User,
+        company_handle: str | None,
+        folder_handle: str | None,
+        dest_folder_handle: str | None,
+    ) -> Folder:
+        """Into another folder of the company, its subfolders and assets with it."""
+        company = self._company(caller, company_handle)
+        path = self._folder(company, folder_handle)
+        into = self._folder(company, dest_folder_handle, "destFolderHandle")
+        return self.repository.move_folder(company.id, path, into, self.clock.now())
+
     def delete_folder(
         self, caller: User, company_handle: str | None, folder_handle: str | None
     ) -> None:
@@ -292,18 +333,11 @@ class AssetService:
     ) -> BatchResult:
         """Each (asset handle, folder handle) on its own: a bad item fails alone."""
         company = self._company(caller, company_handle)
-        read: list[tuple[int, str]] = []
-        sent: dict[int, str] = {}
-        errors: list[ItemFault] = []
-        for asset_handle, folder_handle in moves:
-            try:
-                handle, asset_id = self._asset(asset_handle)
-                read.append((asset_id, self._folder(company, folder_handle)))
-                sent.setdefault(asset_id, handle)
-            except ApiError as error:
-                errors.append(ItemFault(asset_handle or "", error))
-        outcome = self.repository.move_assets(company.id, read, self.clock.now(), caller.email)
-        return _result(outcome, sent, errors)
+        read = self._items(moves, lambda folder_handle: self._folder(company, folder_handle))
+        outcome = self.repository.move_assets(
+            company.id, read.asked, self.clock.now(), caller.email
+        )
+        return read.result(outcome)
 
     def delete_asset(
         self, caller: User, company_handle: str | None, asset_handle: str | None
@@ -321,19 +355,32 @@ class AssetService:
     ) -> BatchResult:
         """deleteAssets, restoreAssetsFromTrash, emptyAssetsFromTrash."""
         company = self._company(caller, company_handle)
-        ids: list[int] = []
-        sent: dict[int, str] = {}
-        errors: list[ItemFault] = []
-        for asset_handle in asset_handles:
-            try:
-                handle, asset_id = self._asset(asset_handle, "assetHandleArray")
-            except ApiError as error:
-                errors.append(ItemFault(asset_handle, error))
-                continue
-            ids.append(asset_id)
-            sent.setdefault(asset_id, handle)
+        read = self._items([(h, None) for h in asset_handles], _nothing, "assetHandleArray")
+        ids = [asset_id for asset_id, _ in read.asked]
         outcome = self.repository.change_trash(company.id, ids, action, self.clock.now())
-        return _result(outcome, sent, errors)
+        return read.result(outcome)
+
+    def set_publish_state(
+        self,
+        caller: User,
+        company_handle: str | None,
+        asset_handle: str | None,
+        publish_state: str | None,
+    ) -> None:
+        """MarkedForPublish or NotMarkedForPublish: the asset's readyForPublish."""
+        handle = validation.required_text(asset_handle, "assetHandle")
+        self._single(self.set_publish_states(caller, company_handle, [(handle, publish_state)]))
+
+    def set_publish_states(
+        self,
+        caller: User,
+        company_handle: str | None,
+        updates: Sequence[tuple[str | None, str | None]],
+    ) -> BatchResult:
+        """Each (asset handle, publish state) on its own: a bad item fails alone."""
+        company = self._company(caller, company_handle)
+        read = self._items(updates, _ready_for_publish)
+        return read.result(self.repository.set_ready_for_publish(company.id, read.asked))
 
     # -- helpers --------------------------------------------------------------------------
     def _company(self, caller: User, company_handle: str | None) -> Company:
@@ -347,14 +394,43 @@ class AssetService:
         access.require_company(caller, company_id, handle)
         return company
 
-    def _folder(self, company: Company, folder_handle: str | None) -> str:
+    def _folder(
+        self, company: Company, folder_handle: str | None, field: str = "folderHandle"
+    ) -> str:
         """The full path a folder handle names (either form)."""
-        text = validation.required_text(folder_handle, "folderHandle")
-        return assets.folder_path(company.root_path, handles.parse_folder(text), "folderHandle")
+        text = validation.required_text(folder_handle, field)
+        return assets.folder_path(company.root_path, handles.parse_folder(text), field)
 
     def _asset(self, asset_handle: str | None, field: str = "assetHandle") -> tuple[str, int]:
         handle = validation.required_text(asset_handle, field)
         return handle, handles.parse_asset(handle, field)
+
+    def _existing(self, company: Company, asset_handle: str | None) -> Asset:
+        """The asset of the company the handle names; another company's is NoSuchAsset."""
+        handle, asset_id = self._asset(asset_handle)
+        found = self.repository.asset(company.id, asset_id)
+        if found is None:
+            raise NoSuchAsset(handle)
+        return found
+
+    def _items(
+        self,
+        items: Sequence[tuple[str | None, Sent]],
+        read: Callable[[Sent], Read],
+        field: str = "assetHandle",
+    ) -> _Items[Read]:
+        """Each (asset handle, value) of a batch read on its own: a bad item fails alone,
+        with the fault the single operation would raise."""
+        found: _Items[Read] = _Items()
+        for asset_handle, value in items:
+            try:
+                handle, asset_id = self._asset(asset_handle, field)
+                found.asked.append((asset_id, read(value)))
+            except ApiError as error:
+                found.errors.append(ItemFault(asset_handle or "", error))
+                continue
+            found.sent.setdefault(asset_id, handle)
+        return found
 
     def _single(self, result: BatchResult) -> None:
         """A one-asset operation raises its asset's failure."""
@@ -466,10 +542,11 @@ def _results_page(value: int | None) -> int:
     return max(value or 1, 1)
 
 
-def _result(outcome: BatchOutcome, sent: Mapping[int, str], errors: list[ItemFault]) -> BatchResult:
-    """A store outcome named by the handles the client sent."""
-    errors += [
-        ItemFault(sent[asset_id], NoSuchAsset(sent[asset_id])) for asset_id in outcome.missing
-    ]
-    errors += [ItemFault(sent[f.asset_id], f.error) for f in outcome.failed]
-    return BatchResult(len(outcome.done), tuple(errors))
+def _nothing(_: None) -> None:
+    """The trash operations' items are handles alone."""
+
+
+def _ready_for_publish(publish_state: str | None) -> bool:
+    """A Publish State (MarkedForPublish, NotMarkedForPublish) as Asset/readyForPublish."""
+    validation.one_of(publish_state, PUBLISH_STATES, "publishState")
+    return PUBLISH_STATES[publish_state]

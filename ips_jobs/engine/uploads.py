@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image
@@ -131,16 +131,12 @@ class Uploader:
 
     def _keep(self, run: Run, folder: str, file_name: str, hint: str, stored: Stored) -> Entry:
         """The asset of a file that arrived, made or replaced; its log row."""
-        image = _image(self.fetcher.files.path(stored.key))
-        if "." not in file_name:  # `destPath` without an extension: the source's, or the format's
-            extension = PurePosixPath(hint).suffix or (image.extension if image else "")
-            file_name += extension.lower()
-        asset_type = type_for(file_name) or ("Image" if image else None)
+        image = image_facts(self.fetcher.files.path(stored.key))
+        try:
+            file_name, asset_type = asset_file(folder, file_name, hint, image)
+        except Unusable as unusable:
+            return Entry(UPLOAD_ERROR, str(unusable), unusable.path)
         path = f"{folder}{file_name}"
-        if asset_type is None:
-            return Entry(UPLOAD_ERROR, f"{path}: files of this type are not supported", path)
-        if asset_type == "Image" and image is None:
-            return Entry(UPLOAD_ERROR, f"{path}: not an image that can be read", path)
         name = asset_name(file_name)
         draft = AssetDraft(
             name=name,
@@ -148,7 +144,7 @@ class Uploader:
             folder=folder,
             file_name=file_name,
             ready_for_publish=_flag(run.detail.get("readyForPublish")),
-            info=_info(folder, file_name, name, stored, image),
+            info=asset_info(folder, file_name, name, stored, image),
         )
         uploaded = self.assets.upload(
             run.company_id,
@@ -168,7 +164,32 @@ class Uploader:
         )
 
 
-def _info(
+class Unusable(Exception):
+    """A file that cannot become an asset: its path (folder and file name) and why."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
+
+def asset_file(
+    folder: str, file_name: str, hint: str, image: ImageFacts | None, asset_type: str = ""
+) -> tuple[str, str]:
+    """The file name an asset gets and its type, as uploads (and seeds) decide them: a name
+    without an extension takes the source's (`hint`) or the image format's; the type is the
+    one given, else by extension, else Image when Pillow reads the file. Unusable otherwise."""
+    if "." not in file_name:
+        extension = PurePosixPath(hint).suffix or (image.extension if image else "")
+        file_name += extension.lower()
+    kind = asset_type or type_for(file_name) or ("Image" if image else None)
+    if kind is None:
+        raise Unusable(f"{folder}{file_name}", "files of this type are not supported")
+    if kind == "Image" and image is None:
+        raise Unusable(f"{folder}{file_name}", "not an image that can be read")
+    return file_name, kind
+
+
+def asset_info(
     folder: str, file_name: str, name: str, stored: Stored, image: ImageFacts | None
 ) -> AssetInfo:
     """The asset's info: where its file is kept is `optimizedFile` (the file store's key,
@@ -195,13 +216,13 @@ def _info(
     )
 
 
-def _image(path: Path) -> ImageFacts | None:
-    """Width, height and format of an image file (its header only); None: not one Pillow
-    reads."""
+def image_facts(source: Path | BinaryIO) -> ImageFacts | None:
+    """Width, height and format of an image file, or of its bytes not yet stored (its header
+    only); None: not one Pillow reads."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 dpi = image.info.get("dpi") or (0.0,)
                 kind = image.format or ""
                 suffix = _EXTENSIONS.get(kind, f".{kind.lower()}" if kind else "")

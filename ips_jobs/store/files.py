@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,3 +62,17 @@ class FileStore:
         if len(key) != 64 or not set(key) <= _HEX:
             raise ValueError(f"{key!r} is not a file key")
         return self.root / key[:2] / key
+
+    def clear(self) -> int:
+        """Deletes every stored file (a reset), and how many there were. Only the store's own
+        key folders go: anything else in `root` is left, and a missing root is empty."""
+        try:
+            entries = list(self.root.iterdir())
+        except FileNotFoundError:
+            return 0
+        removed = 0
+        for entry in entries:
+            if len(entry.name) == 2 and set(entry.name) <= _HEX and entry.is_dir():
+                removed += sum(1 for _ in entry.iterdir())
+                shutil.rmtree(entry, ignore_errors=True)
+        return removed

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ips_jobs.domain.asset_service import AssetService, Search, TypeFilter
-from ips_jobs.domain.assets import Asset, TrashAction
+from ips_jobs.domain.assets import Asset, Folder, TrashAction
+from ips_jobs.domain.jobs import User
 from ips_jobs.wire import fields, mapping
 from ips_jobs.wire.call import Call, Data, items
 
@@ -149,11 +150,23 @@ def create_folder(call: AssetCall) -> Data:
     return {"folderHandle": mapping.folder(made, call.style)["folderHandle"]}
 
 
-def rename_folder(call: AssetCall) -> Data:
-    renamed = call.service.rename_folder(
-        call.caller, call.get("companyHandle"), call.get("folderHandle"), call.get("folderName")
-    )
-    return {"folderHandle": mapping.folder(renamed, call.style)["folderHandle"]}
+def _repath(
+    method: Callable[[AssetService, User, Any, Any, Any], Folder], where: str
+) -> Callable[[AssetCall], Data]:
+    """renameFolder (`where`: folderName) and moveFolder (destFolderHandle): the folder's
+    handle out, which changes with its path."""
+
+    def handler(call: AssetCall) -> Data:
+        changed = method(
+            call.service,
+            call.caller,
+            call.get("companyHandle"),
+            call.get("folderHandle"),
+            call.get(where),
+        )
+        return {"folderHandle": mapping.folder(changed, call.style)["folderHandle"]}
+
+    return handler
 
 
 def delete_folder(call: AssetCall) -> Data:
@@ -181,13 +194,38 @@ def move_asset(call: AssetCall) -> Data:
     return {}
 
 
+def _pairs(call: AssetCall, array: str, value: str) -> list[tuple[Any, Any]]:
+    """A batch's items as (assetHandle, the item's other element)."""
+    return [(item.get("assetHandle"), item.get(value)) for item in call.items(array) or []]
+
+
 def move_assets(call: AssetCall) -> Data:
-    moves = [
-        (item.get("assetHandle"), item.get("folderHandle"))
-        for item in call.items("assetMoveArray") or []
-    ]
+    moves = _pairs(call, "assetMoveArray", "folderHandle")
     result = call.service.move_assets(call.caller, call.get("companyHandle"), moves)
     return mapping.batch(result)
+
+
+def set_asset_publish_state(call: AssetCall) -> Data:
+    """`contextHandleArray` is not read: readiness is one flag per asset
+    (Asset/readyForPublish), set for every publish context (docs/differences.md)."""
+    call.service.set_publish_state(
+        call.caller, call.get("companyHandle"), call.get("assetHandle"), call.get("publishState")
+    )
+    return {}
+
+
+def set_assets_publish_state(call: AssetCall) -> Data:
+    updates = _pairs(call, "publishStateUpdateArray", "publishState")
+    result = call.service.set_publish_states(call.caller, call.get("companyHandle"), updates)
+    return mapping.batch(result)
+
+
+def get_asset_publish_history(call: AssetCall) -> Data:
+    """An asset never published has an empty `pubHistoryArray` (IPS's documented answer)."""
+    history = call.service.publish_history(
+        call.caller, call.get("companyHandle"), call.get("assetHandle")
+    )
+    return {"pubHistoryArray": {"items": [mapping.publication(p) for p in history]}}
 
 
 def _trash(action: TrashAction) -> Callable[[AssetCall], Data]:
@@ -213,7 +251,8 @@ HANDLERS: dict[str, Callable[[Call[Any]], Data]] = {
     "getFolderTree": get_folder_tree,
     "getFolders": get_folders,
     "createFolder": create_folder,
-    "renameFolder": rename_folder,
+    "renameFolder": _repath(AssetService.rename_folder, "folderName"),
+    "moveFolder": _repath(AssetService.move_folder, "destFolderHandle"),
     "deleteFolder": delete_folder,
     "deleteAsset": delete_asset,
     "deleteAssets": _trash(TrashAction.DELETE),
@@ -224,4 +263,7 @@ HANDLERS: dict[str, Callable[[Call[Any]], Data]] = {
     "restoreAssetsFromTrash": _trash(TrashAction.RESTORE),
     "searchAssetsByMetadata": search_assets_by_metadata,
     "getAssociatedAssets": get_associated_assets,
+    "setAssetPublishState": set_asset_publish_state,
+    "setAssetsPublishState": set_assets_publish_state,
+    "getAssetPublishHistory": get_asset_publish_history,
 }

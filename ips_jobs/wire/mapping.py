@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from ips_jobs.domain import defaults, handles
 from ips_jobs.domain.asset_service import BatchResult, ItemFault
-from ips_jobs.domain.assets import Asset, AssetInfo, Folder, FolderTree
+from ips_jobs.domain.assets import Asset, AssetInfo, Folder, FolderTree, Publication
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import (
     AssetLog,
@@ -251,6 +251,16 @@ def folder_tree(tree: FolderTree, style: HandleStyle) -> Data:
     if tree.subfolders:
         data["subfolderArray"] = {"items": [folder_tree(t, style) for t in tree.subfolders]}
     return data
+
+
+def publication(found: Publication) -> Data:
+    """getAssetPublishHistory's PublishHistory (no publishFormat when the publish had none)."""
+    return {
+        "serverName": found.server_name,
+        "contextName": found.context_name,
+        "publishFormat": found.publish_format,
+        "lastPublished": found.published_at,
+    }
 
 
 def batch(result: BatchResult) -> Data:

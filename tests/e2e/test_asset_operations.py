@@ -9,8 +9,10 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -31,7 +33,7 @@ from lxml import etree
 from test_samples import canonical
 from zeep.transports import Transport
 
-from ips_jobs.domain.assets import Asset, AssetDraft, AssetInfo
+from ips_jobs.domain.assets import Asset, AssetDraft, AssetInfo, Publication
 from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
@@ -564,6 +566,36 @@ def test_roles_follow_the_documented_table(site: Site) -> None:
         ),
         ("searchAssets", "<folder>x</folder>", 30002, "includeSubfolders"),
         ("deleteFolder", "<folderHandle>f|</folderHandle>", 30001, "not a folder handle"),
+        (
+            "setAssetPublishState",
+            "<assetHandle>a|1</assetHandle><publishState>markedforpublish</publishState>",
+            30001,
+            "'markedforpublish' (accepted: MarkedForPublish, NotMarkedForPublish)",
+        ),
+        ("setAssetPublishState", "<assetHandle>a|1</assetHandle>", 30002, "publishState"),
+        (
+            "setAssetPublishState",
+            "<assetHandle>f|x/</assetHandle><publishState>MarkedForPublish</publishState>",
+            30001,
+            "is not an asset handle",
+        ),
+        ("setAssetsPublishState", "", 30002, "publishStateUpdateArray"),
+        (
+            "setAssetsPublishState",
+            "<publishStateUpdateArray><items><assetHandle>a|1</assetHandle></items>"
+            "</publishStateUpdateArray>",
+            30002,
+            "publishState",
+        ),
+        ("getAssetPublishHistory", "<assetHandle>j|1|x||</assetHandle>", 30001, "asset handle"),
+        ("getAssetPublishHistory", "", 30002, "assetHandle"),
+        ("moveFolder", "<folderHandle>f|a/</folderHandle>", 30002, "destFolderHandle"),
+        (
+            "moveFolder",
+            "<folderHandle>f|</folderHandle><destFolderHandle>f|b/</destFolderHandle>",
+            30001,
+            "not a folder handle",
+        ),
     ],
 )
 def test_bad_input_is_an_ips_api_fault(
@@ -576,18 +608,24 @@ def test_bad_input_is_an_ips_api_fault(
 
 
 # -- zeep -------------------------------------------------------------------------------------
-def test_a_zeep_client_built_from_the_wsdl(acme: Tenant) -> None:
-    hero = acme.add("zeep-hero", "z/")
-    acme.add("zeep-side", "z/")
+@contextmanager
+def zeep_client(who: Tenant, version: str) -> Iterator[tuple[Any, Any]]:
+    """The service of a zeep client built from our WSDL of `version`, and `who`'s authHeader."""
     with requests.Session() as session:
         client = zeep.Client(
-            acme.site.server.base_url + "/scene7/webservice/IpsApi-2022-11-01-beta.wsdl",
+            f"{who.site.server.base_url}/scene7/webservice/IpsApi-{version}.wsdl",
             transport=Transport(session=session),
         )
         header = client.get_element(f"{{{COMMON_NS}}}authHeader")(
-            user=acme.account.email, password=acme.account.password, appName="t", appVersion="1"
+            user=who.account.email, password=who.account.password, appName="t", appVersion="1"
         )
-        service = client.service
+        yield client.service, header
+
+
+def test_a_zeep_client_built_from_the_wsdl(acme: Tenant) -> None:
+    hero = acme.add("zeep-hero", "z/")
+    acme.add("zeep-side", "z/")
+    with zeep_client(acme, "2022-11-01-beta") as (service, header):
         found = service.getAssetsByName(
             companyHandle=acme.company, nameArray={"items": ["zeep-hero"]}, _soapheaders=[header]
         )
@@ -715,3 +753,377 @@ def test_the_eaem_export_walk_over_the_envelope_less_transport(acme: Tenant) -> 
     values = {etree.QName(c).localname: c for c in items[0]}
     assert values["folder"].text + values["fileName"].text == path + "walked.jpg"
     assert values["imageInfo"].xpath("*[local-name()='fileSize']")[0].text == "2643733"
+
+
+# -- moveFolder, the publish state, the publish history ---------------------------------------
+NS_2008 = "http://www.scene7.com/IpsApi/xsd/2008-01-15"
+NS_2011 = "http://www.scene7.com/IpsApi/xsd/2011-11-04"
+#: The server name publish jobs record (the emulator's host).
+HOST = "ips.example.test"
+NEW_OPERATIONS = (
+    "moveFolder",
+    "setAssetPublishState",
+    "setAssetsPublishState",
+    "getAssetPublishHistory",
+)
+
+
+def wsdl_operations(site: Site, file_name: str) -> set[str]:
+    """The operations of a WSDL as the server serves it."""
+    served = requests.get(f"{site.server.base_url}/scene7/webservice/{file_name}", timeout=30)
+    found = etree.fromstring(served.content).xpath(
+        "/wsdl:definitions/wsdl:portType/wsdl:operation/@name",
+        namespaces={"wsdl": "http://schemas.xmlsoap.org/wsdl/"},
+    )
+    return {str(name) for name in found}
+
+
+@pytest.mark.parametrize(
+    ("file_name", "offered"),
+    [
+        ("IpsApi.wsdl", {"setAssetPublishState"}),
+        (
+            "IpsApi-2010-01-31.wsdl",
+            {"setAssetPublishState", "setAssetsPublishState", "getAssetPublishHistory"},
+        ),
+        ("IpsApi-2011-11-04.wsdl", set(NEW_OPERATIONS)),
+        ("IpsApi-2023-01-15.wsdl", set(NEW_OPERATIONS)),
+    ],
+)
+def test_each_wsdl_offers_the_new_operations_its_version_has(
+    site: Site, file_name: str, offered: set[str]
+) -> None:
+    """setAssetPublishState is legacy (3.8), the batch and the history 4.0 (2008-01-15),
+    moveFolder 6.0 (documented with 2011-11-04)."""
+    assert wsdl_operations(site, file_name) & set(NEW_OPERATIONS) == offered
+
+
+def move_folder(who: Tenant, folder: str, into: str, namespace: str = NS) -> Reply:
+    body = (
+        f"<companyHandle>{who.company}</companyHandle><folderHandle>{folder}</folderHandle>"
+        f"<destFolderHandle>{into}</destFolderHandle>"
+    )
+    return who.call("moveFolder", body, namespace)
+
+
+def test_move_folder_takes_its_subfolders_and_assets_and_answers_the_new_handle(
+    acme: Tenant,
+) -> None:
+    """The documented example's namespace (2011-11-04): `f|.../MoveTest/` into
+    `f|.../DestFolder/` answers `f|.../DestFolder/MoveTest/`."""
+    boot = acme.add("boot", "MoveTest/boots/")
+    acme.add("anchor", "DestFolder/")
+    reply = move_folder(acme, f"f|{acme.root}MoveTest/", f"f|{acme.root}DestFolder/", NS_2011)
+    assert reply.status == 200, etree.tostring(reply.root)
+    assert reply.payload().tag == f"{{{NS_2011}}}moveFolderReturn"
+    assert shape(reply.payload()) == [("folderHandle", [])]
+    assert texts(reply.payload(), "{*}folderHandle") == [f"f|{acme.root}DestFolder/MoveTest/"]
+    got = acme.call(
+        "getAssets",
+        f"<companyHandle>{acme.company}</companyHandle><assetHandleArray>"
+        f"<items>a|{boot.id}</items></assetHandleArray>",
+    ).payload()
+    assert texts(got, "i:assetArray/i:items/i:folder") == [acme.root + "DestFolder/MoveTest/boots/"]
+    folders = acme.call("getFolders", f"<companyHandle>{acme.company}</companyHandle>").payload()
+    assert texts(folders, "i:folderArray/i:items/i:path") == [
+        acme.root + p
+        for p in ("", "DestFolder/", "DestFolder/MoveTest/", "DestFolder/MoveTest/boots/")
+    ]
+    # into the folder it is in: nothing moves, the handle is the same
+    stay = move_folder(acme, f"f|{acme.root}DestFolder/MoveTest/", f"f|{acme.root}DestFolder/")
+    assert texts(stay.payload(), "i:folderHandle") == [f"f|{acme.root}DestFolder/MoveTest/"]
+    # the legacy handles are paths; the destination may be a path as clients send them
+    back = move_folder(acme, f"{acme.root}DestFolder/MoveTest/", "/", COMMON_NS)
+    assert texts(back.payload(), "{*}folderHandle") == [f"{acme.root}MoveTest/"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "into", "element", "code", "reason"),
+    [
+        ("f|{root}a/", "f|{root}a/b/", "ipsApiFault", 30001, "cannot move into itself"),
+        ("f|{root}a/", "f|{root}a/", "ipsApiFault", 30001, "cannot move into itself"),
+        (
+            "f|{root}a/",
+            "f|{root}nowhere/",
+            "ipsApiFault",
+            30001,
+            "Invalid value for 'destFolderHandle': no such folder '{root}nowhere/'",
+        ),
+        (
+            "f|{root}nowhere/",
+            "f|{root}z/",
+            "ipsApiFault",
+            30001,
+            "Invalid value for 'folderHandle': no such folder '{root}nowhere/'",
+        ),
+        ("f|{root}", "f|{root}z/", "ipsApiFault", 30000, "is the company root folder"),
+        ("f|{root}z/a/", "f|{root}", "ipsApiFault", 30000, "Folder '{root}a/' already exists."),
+        ("f|{root}a/", "j|1|x||", "ipsApiFault", 30001, "destFolderHandle"),
+    ],
+)
+def test_move_folder_refuses_what_it_cannot_do(
+    acme: Tenant, folder: str, into: str, element: str, code: int, reason: str
+) -> None:
+    acme.add("in-b", "a/b/")
+    acme.add("in-za", "z/a/")
+    reply = move_folder(acme, folder.format(root=acme.root), into.format(root=acme.root))
+    got_element, got_code, got_reason = reply.fault()
+    assert (got_element, got_code) == (element, code), got_reason
+    assert reason.format(root=acme.root) in got_reason
+    paths = texts(
+        acme.call("getFolders", f"<companyHandle>{acme.company}</companyHandle>").payload(),
+        "i:folderArray/i:items/i:path",
+    )
+    assert paths == [acme.root + p for p in ("", "a/", "a/b/", "z/", "z/a/")]
+
+
+def publish_state(who: Tenant, handle: str, state: str, namespace: str = NS) -> Reply:
+    body = (
+        f"<companyHandle>{who.company}</companyHandle><assetHandle>{handle}</assetHandle>"
+        f"<publishState>{state}</publishState>"
+    )
+    return who.call("setAssetPublishState", body, namespace)
+
+
+def ready(who: Tenant, *assets: Asset) -> list[str]:
+    handles = "".join(f"<items>a|{a.id}</items>" for a in assets)
+    got = who.call(
+        "getAssets",
+        f"<companyHandle>{who.company}</companyHandle>"
+        f"<assetHandleArray>{handles}</assetHandleArray>",
+    ).payload()
+    return texts(got, "i:assetArray/i:items/i:readyForPublish")
+
+
+def test_set_asset_publish_state_as_documented_then_search_by_it(acme: Tenant) -> None:
+    """The documented request: legacy namespace, a bare company id, a legacy asset handle,
+    NotMarkedForPublish; IPS answers nothing (an empty return)."""
+    shirt = acme.add("shirt")
+    tie = acme.add("tie")
+    body = (
+        f"<companyHandle>{acme.account.company_id}</companyHandle>"
+        f"<assetHandle>{shirt.id}|1|{shirt.id}</assetHandle>"
+        "<publishState>NotMarkedForPublish</publishState>"
+    )
+    reply = acme.call("setAssetPublishState", body, COMMON_NS)
+    assert reply.status == 200, etree.tostring(reply.root)
+    assert canonical(reply.payload()) == canonical(
+        etree.fromstring(f'<setAssetPublishStateReturn xmlns="{COMMON_NS}"/>')
+    )
+    assert ready(acme, shirt) == ["false"]
+    unmarked = search(acme, "<publishState>NotMarkedForPublish</publishState>")
+    assert names(unmarked) == ["shirt"]
+    assert names(search(acme, "<publishState>MarkedForPublish</publishState>")) == ["tie"]
+    publication = Publication(HOST, "ImageServing", T0)
+    acme.site.assets.publish(acme.account.company_id, publication, False)
+    assert len(history(acme, f"a|{shirt.id}").payload()[0]) == 0  # a publish passes it by
+    assert len(history(acme, f"a|{tie.id}").payload()[0]) == 1
+    again = publish_state(acme, f"a|{shirt.id}", "MarkedForPublish")
+    assert again.status == 200
+    assert ready(acme, shirt) == ["true"]
+
+
+def test_set_assets_publish_state_reports_each_asset(acme: Tenant) -> None:
+    one, two = acme.add("one"), acme.add("two")
+    updates = "".join(
+        f"<items><assetHandle>{handle}</assetHandle><publishState>{state}</publishState></items>"
+        for handle, state in (
+            (f"a|{one.id}", "NotMarkedForPublish"),
+            ("a|987654", "NotMarkedForPublish"),
+            (f"a|{two.id}", "Published"),
+            (f"a|{two.id}", "NotMarkedForPublish"),
+        )
+    )
+    reply = acme.call(
+        "setAssetsPublishState",
+        f"<companyHandle>{acme.company}</companyHandle>"
+        f"<publishStateUpdateArray>{updates}</publishStateUpdateArray>",
+        NS_2008,
+    ).payload()
+    assert reply.tag == f"{{{NS_2008}}}setAssetsPublishStateReturn"
+    assert [etree.QName(c).localname for c in reply] == [
+        "successCount",
+        "warningCount",
+        "errorCount",
+        "errorDetailArray",
+    ]
+    counts = ("successCount", "warningCount", "errorCount")
+    assert [reply.findtext(f"{{{NS_2008}}}{n}") for n in counts] == ["2", "0", "2"]
+    faults = [[c.text for c in item] for item in reply.iterfind(f"{{{NS_2008}}}errorDetailArray/*")]
+    assert faults == [
+        [
+            f"a|{two.id}",
+            "30001",
+            "Invalid value for 'publishState': 'Published' "
+            "(accepted: MarkedForPublish, NotMarkedForPublish)",
+        ],
+        ["a|987654", "30001", "Invalid value for 'assetHandle': no such asset 'a|987654'"],
+    ]
+    assert ready(acme, one, two) == ["false", "false"]
+    clean = acme.call(
+        "setAssetsPublishState",
+        f"<companyHandle>{acme.company}</companyHandle><publishStateUpdateArray><items>"
+        f"<assetHandle>a|{one.id}</assetHandle><publishState>MarkedForPublish</publishState>"
+        "</items></publishStateUpdateArray>",
+    ).payload()
+    assert [(etree.QName(c).localname, c.text) for c in clean] == [
+        ("successCount", "1"),
+        ("warningCount", "0"),
+        ("errorCount", "0"),
+    ]
+
+
+def history(who: Tenant, handle: str, namespace: str = NS) -> Reply:
+    body = f"<companyHandle>{who.company}</companyHandle><assetHandle>{handle}</assetHandle>"
+    return who.call("getAssetPublishHistory", body, namespace)
+
+
+def test_get_asset_publish_history_is_empty_until_a_publish(acme: Tenant) -> None:
+    """Never published: `<pubHistoryArray/>`, the documented answer (2008-01-15); then the
+    last publish per server and context, the newest first."""
+    poster = acme.add("poster")
+    never = history(acme, f"a|{poster.id}", NS_2008)
+    assert never.status == 200, etree.tostring(never.root)
+    assert canonical(never.payload()) == canonical(
+        etree.fromstring(
+            f'<getAssetPublishHistoryReturn xmlns="{NS_2008}"><pubHistoryArray/>'
+            "</getAssetPublishHistoryReturn>"
+        )
+    )
+    company = acme.account.company_id
+    for context, format_, hours in (
+        ("ImageServing", "Full", 1),
+        ("ImageRendering", None, 2),
+        ("ImageServing", "Incremental", 3),
+    ):
+        publication = Publication(HOST, context, T0 + timedelta(hours=hours), format_)
+        acme.site.assets.publish(company, publication, False)
+    reply = history(acme, f"a|{poster.id}").payload()
+    items = reply.findall("i:pubHistoryArray/i:items", {"i": NS})
+    assert [[(etree.QName(c).localname, c.text) for c in item] for item in items] == [
+        [
+            ("serverName", HOST),
+            ("contextName", "ImageServing"),
+            ("publishFormat", "Incremental"),
+            ("lastPublished", "2024-03-01T20:04:40.177Z"),
+        ],
+        [
+            ("serverName", HOST),
+            ("contextName", "ImageRendering"),
+            ("lastPublished", "2024-03-01T19:04:40.177Z"),
+        ],
+    ]
+
+
+def test_the_new_operations_see_no_other_company(site: Site, acme: Tenant) -> None:
+    """Another company's asset and folder handles behave as unknown ones."""
+    secret = acme.add("secret", "private/")
+    other = tenant(site)
+    other.add("mine", "mine/")
+    no_asset = f"Invalid value for 'assetHandle': no such asset 'a|{secret.id}'"
+    assert publish_state(other, f"a|{secret.id}", "NotMarkedForPublish").fault() == (
+        "ipsApiFault",
+        30001,
+        no_asset,
+    )
+    assert history(other, f"a|{secret.id}").fault() == ("ipsApiFault", 30001, no_asset)
+    batch = other.call(
+        "setAssetsPublishState",
+        f"<companyHandle>{other.company}</companyHandle><publishStateUpdateArray><items>"
+        f"<assetHandle>a|{secret.id}</assetHandle><publishState>NotMarkedForPublish"
+        "</publishState></items></publishStateUpdateArray>",
+    ).payload()
+    assert texts(batch, "i:errorDetailArray/i:items/i:reason") == [no_asset]
+    assert move_folder(other, f"f|{acme.root}private/", f"f|{other.root}mine/").fault()[:2] == (
+        "ipsApiFault",
+        30001,
+    )
+    assert move_folder(other, f"f|{other.root}mine/", f"f|{acme.root}private/").fault()[:2] == (
+        "ipsApiFault",
+        30001,
+    )
+    foreign = other.call(
+        "getAssetPublishHistory",
+        f"<companyHandle>{acme.company}</companyHandle><assetHandle>a|{secret.id}</assetHandle>",
+    )
+    assert foreign.fault()[:2] == ("authorizationFault", 20006)
+    assert ready(acme, secret) == ["true"]
+    assert names(search(acme, folder="private", sub=False)) == ["secret"]
+
+
+def test_the_new_operations_follow_the_documented_roles(site: Site) -> None:
+    """setAssetPublishState leaves out ImagePortalAdmin, its batch form lists it; moveFolder
+    leaves out the trial roles, getAssetPublishHistory lists them."""
+    portal = tenant(site, "ImagePortalAdmin")
+    image = portal.add("portal-image")
+    single = publish_state(portal, f"a|{image.id}", "NotMarkedForPublish")
+    assert single.fault()[:2] == ("authorizationFault", 20003)
+    many = portal.call(
+        "setAssetsPublishState",
+        f"<companyHandle>{portal.company}</companyHandle><publishStateUpdateArray><items>"
+        f"<assetHandle>a|{image.id}</assetHandle><publishState>NotMarkedForPublish"
+        "</publishState></items></publishStateUpdateArray>",
+    )
+    assert texts(many.payload(), "i:successCount") == ["1"]
+    trial = tenant(site, "TrialSiteUser")
+    trial.add("trial-image", "a/")
+    trial.add("trial-other", "b/")
+    refused = move_folder(trial, f"f|{trial.root}a/", f"f|{trial.root}b/")
+    assert refused.fault()[:2] == ("authorizationFault", 20003)
+    assert history(trial, f"a|{image.id}").fault()[:2] == ("ipsApiFault", 30001)
+
+
+def test_a_zeep_client_moves_a_folder_and_sets_and_reads_the_publish_state(
+    acme: Tenant,
+) -> None:
+    """A client built from the 2012-02-14 WSDL (6.0, the first release version with every one
+    of the four)."""
+    flyer = acme.add("zeep-flyer", "drafts/")
+    acme.add("zeep-keep", "final/")
+    with zeep_client(acme, "2012-02-14") as (service, header):
+        moved = service.moveFolder(
+            companyHandle=acme.company,
+            folderHandle=f"f|{acme.root}drafts/",
+            destFolderHandle=f"f|{acme.root}final/",
+            _soapheaders=[header],
+        )
+        assert moved == f"f|{acme.root}final/drafts/"
+        result = service.setAssetsPublishState(
+            companyHandle=acme.company,
+            publishStateUpdateArray={
+                "items": [
+                    {"assetHandle": f"a|{flyer.id}", "publishState": "NotMarkedForPublish"},
+                    {"assetHandle": "a|987654", "publishState": "MarkedForPublish"},
+                ]
+            },
+            _soapheaders=[header],
+        )
+        assert (result.successCount, result.warningCount, result.errorCount) == (1, 0, 1)
+        assert result.warningDetailArray is None
+        assert [f.code for f in result.errorDetailArray.items] == [30001]
+        assert ready(acme, flyer) == ["false"]
+        single = functools.partial(
+            service.setAssetPublishState,
+            companyHandle=acme.company,
+            assetHandle=f"a|{flyer.id}",
+            _soapheaders=[header],
+        )
+        assert single(publishState="MarkedForPublish") is None
+        assert ready(acme, flyer) == ["true"]
+        with pytest.raises(zeep.exceptions.Fault) as caught:
+            single(publishState="Published")
+        assert caught.value.message == "ipsApiFault"
+        assert caught.value.detail[0].findtext(f"{{{COMMON_NS}}}code") == "30001"
+        acme.site.assets.publish(
+            acme.account.company_id, Publication(HOST, "ImageServing", T0), False
+        )
+        published = service.getAssetPublishHistory(
+            companyHandle=acme.company, assetHandle=f"a|{flyer.id}", _soapheaders=[header]
+        )
+        entry = published[0]  # zeep unwraps a return of one element: the items
+        assert (entry.serverName, entry.contextName, entry.publishFormat) == (
+            HOST,
+            "ImageServing",
+            None,
+        )
+        assert entry.lastPublished == T0

@@ -475,6 +475,8 @@ def test_reset_and_the_same_seed_give_the_same_ids_and_handles(
     assert seeded["created"] == {
         "companies": ["c|47", "c|48"],
         "users": ["u|1|dev@acme.test", "u|2|ops@beta.test"],
+        "folders": [],
+        "assets": [],
         "jobs": ["j|47|nightly publish||"],
     }
     assert handle == "j|47|once||"
@@ -486,7 +488,13 @@ def test_seed_from_json_creates_companies_users_and_scheduled_jobs(
 ) -> None:
     ctl.ok("POST", "/reset", {"accounts": True})
     seeded = ctl.ok("POST", "/seed", SEED)
-    assert seeded["existing"] == {"companies": [], "users": [], "jobs": []}
+    assert seeded["existing"] == {
+        "companies": [],
+        "users": [],
+        "folders": [],
+        "assets": [],
+        "jobs": [],
+    }
     assert seeded["created"]["companies"] == ["c|47", "c|48"]
     call = acme(engine_server)
     job = scheduled(call, "j|47|nightly publish||")
@@ -510,6 +518,8 @@ def test_seed_from_toml(ctl: Control, engine_server: Server) -> None:
     assert response.json()["created"] == {
         "companies": ["c|47"],
         "users": ["u|1|dev@acme.test"],
+        "folders": [],
+        "assets": [],
         "jobs": ["j|47|nightly publish||", "j|47|new year upload||"],
     }
     call = acme(engine_server)
@@ -527,7 +537,7 @@ def test_seed_twice_reports_everything_existing_and_creates_nothing(ctl: Control
     rows = ctl.health()["database"]["rows"]
     second = ctl.ok("POST", "/seed", SEED)
     assert second == {
-        "created": {"companies": [], "users": [], "jobs": []},
+        "created": {"companies": [], "users": [], "folders": [], "assets": [], "jobs": []},
         "existing": first["created"],
     }
     assert ctl.health()["database"]["rows"] == rows

@@ -3,6 +3,7 @@ no server needed."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,7 +11,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
+from ips_jobs.store.assets import SqlAssetRepository
 from ips_jobs.store.database import Database
+from ips_jobs.store.files import FileStore
 from ips_jobs.store.repository import SqlJobRepository
 
 SEED = {
@@ -86,6 +91,7 @@ def test_seed_json_file_creates_everything_then_reports_it_existing(tmp_path: Pa
     assert "jobs 1/1: j|47|nightly publish|| created" in progress
     assert first.out.splitlines() == [
         "companies: 2 created, 0 existing; users: 1 created, 0 existing; "
+        "folders: 0 created, 0 existing; assets: 0 created, 0 existing; "
         "jobs: 1 created, 0 existing"
     ]
 
@@ -95,6 +101,7 @@ def test_seed_json_file_creates_everything_then_reports_it_existing(tmp_path: Pa
     assert "migrating" not in second.err
     assert second.out.splitlines() == [
         "companies: 0 created, 2 existing; users: 0 created, 1 existing; "
+        "folders: 0 created, 0 existing; assets: 0 created, 0 existing; "
         "jobs: 0 created, 1 existing"
     ]
 
@@ -120,6 +127,7 @@ def test_seed_toml_file_with_the_database_from_the_environment(tmp_path: Path) -
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
         "companies: 1 created, 0 existing; users: 1 created, 0 existing; "
+        "folders: 0 created, 0 existing; assets: 0 created, 0 existing; "
         "jobs: 1 created, 0 existing"
     ]
     database, repo = repository(url)
@@ -160,3 +168,38 @@ def test_seed_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         assert repo.companies() == []
     finally:
         database.dispose()
+
+
+def test_seed_toml_with_an_asset_from_a_file_relative_to_the_seed_file(tmp_path: Path) -> None:
+    """`file` is read relative to the seed file, not the folder the command runs in; the bytes
+    go into the file store beside the database, as an upload's would."""
+    seeds = tmp_path / "seeds"
+    (seeds / "images").mkdir(parents=True)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 120, 0)).save(picture, "PNG")
+    (seeds / "images" / "leaf.png").write_bytes(picture.getvalue())
+    (seeds / "seed.toml").write_text(
+        '[[companies]]\nname = "Acme"\nid = 47\n\n'
+        '[[folders]]\ncompany = "Acme"\npath = "empty"\n\n'
+        '[[assets]]\ncompany = "Acme"\nname = "leaf"\nfolder = "plants"\n'
+        'file = "images/leaf.png"\nreadyForPublish = true\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    url = f"sqlite:///{tmp_path / 'ips.db'}"
+    for created, existing in ((1, 0), (0, 1)):  # the second time, all is there already
+        result = run_seed(elsewhere, str(seeds / "seed.toml"), "--database-url", url)
+        assert result.code == 0, result.err
+        assert (
+            f"folders: {created} created, {existing} existing; "
+            f"assets: {created} created, {existing} existing"
+        ) in result.out
+    database = Database(url)
+    try:
+        [leaf] = SqlAssetRepository(database).assets_by_name(47, ["leaf"])
+    finally:
+        database.dispose()
+    assert (leaf.folder, leaf.file_name, leaf.type) == ("Acme/plants/", "leaf.png", "Image")
+    assert (leaf.info.width, leaf.info.height, leaf.ready_for_publish) == (40, 30, True)
+    stored = FileStore(tmp_path / "ips.db.files").path(leaf.info.optimized_file or "")
+    assert stored.read_bytes() == picture.getvalue()
