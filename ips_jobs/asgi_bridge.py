@@ -113,6 +113,7 @@ class WsgiBridge:
         status, headers, chunks = await loop.run_in_executor(self.pool, _run, self.wsgi, environ)
         if aborted and abort is not None:
             abort()
+            await asyncio.sleep(0)  # the connection is seen lost: no 500 is tried on it
             return
         if not body.whole or aborted:
             headers = [(k, v) for k, v in headers if k.lower() != "connection"]
