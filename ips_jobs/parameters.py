@@ -36,6 +36,14 @@ def _same(operations: tuple[str, ...], *params: tuple[str, str, str]) -> tuple[P
     return tuple(Parameter(op, *param) for op in operations for param in params)
 
 
+#: The filter and paging parameters getJobLogDetails and getArchivedJobLogDetails share.
+_DETAIL_PAGES = (
+    ("logTypeArray", HONOURED, "a type IPS does not know matches nothing"),
+    ("recordsPerPage", HONOURED, "more than 1000 is served as 1000"),
+    ("resultsPage", HONOURED, ""),
+    ("sortBy", HONOURED, ""),
+    ("sortDirection", HONOURED, ""),
+)
 _CONTROLS = ("stopJob", "pauseJob", "resumeJob", "executeJob", "deleteJob")
 _SIMULATED_RUN = "the run itself is simulated (see Job types)"
 _BATCHES = ("deleteAssets", "emptyAssetsFromTrash", "restoreAssetsFromTrash")
@@ -107,18 +115,26 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("getJobLogs", "startDate", HONOURED, "runs started at or after it"),
     Parameter("getJobLogs", "endDate", HONOURED, "runs started at or before it"),
     Parameter("getJobLogs", "numRows", HONOURED, "absent: 1000"),
-    Parameter("getJobLogDetails", "companyHandle", HONOURED),
-    Parameter("getJobLogDetails", "jobHandle", HONOURED),
-    Parameter("getJobLogDetails", "originalName", HONOURED),
-    Parameter(
-        "getJobLogDetails", "logTypeArray", HONOURED, "a type IPS does not know matches nothing"
+    *_same(
+        ("getJobLogDetails",),
+        ("companyHandle", HONOURED, ""),
+        ("jobHandle", HONOURED, ""),
+        ("originalName", HONOURED, ""),
+        *_DETAIL_PAGES,
     ),
-    Parameter("getJobLogDetails", "recordsPerPage", HONOURED, "more than 1000 is served as 1000"),
-    Parameter("getJobLogDetails", "resultsPage", HONOURED),
-    Parameter("getJobLogDetails", "sortBy", HONOURED),
-    Parameter("getJobLogDetails", "sortDirection", HONOURED),
     Parameter("getAssetJobLogs", "companyHandle", HONOURED),
     Parameter("getAssetJobLogs", "assetHandle", HONOURED),
+    *_same(
+        ("getArchivedJobLogDetails",),
+        ("companyHandle", HONOURED, ""),
+        ("jobHandle", HONOURED, "required; answered from the live logs"),
+        *_DETAIL_PAGES,
+    ),
+    *_same(
+        ("getAssetArchivedJobLogs",),
+        ("companyHandle", HONOURED, ""),
+        ("assetHandle", HONOURED, "answered from the live logs"),
+    ),
     *_same(_CONTROLS, ("companyHandle", HONOURED, ""), ("jobHandle", HONOURED, "")),
     Parameter("checkLogin", "companyHandle", HONOURED),
     Parameter("checkLogin", "email", HONOURED),

@@ -28,12 +28,20 @@ REPO_ROOT = WSDL_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from ips_jobs.wire.namespaces import COMMON_NS, VERSIONS, WSDL_NS, payload_ns  # noqa: E402
+from ips_jobs.wire.namespaces import (  # noqa: E402
+    COMMON_NS,
+    OPERATION_VERSIONS,
+    VERSIONS,
+    WSDL_NS,
+    has_operation,
+    payload_ns,
+)
 
 TYPES_XSD = WSDL_DIR / "ips-types.xsd"
 COMMON_XSD = WSDL_DIR / "ips-common.xsd"
 
-#: The job operations every generated WSDL declares, in this order.
+#: The job operations every generated WSDL declares, in this order; then those only some
+#: versions have (`OPERATION_VERSIONS`: the beta archived-log ones), then the asset ones.
 OPERATIONS: tuple[str, ...] = (
     "submitJob",
     "getScheduledJobs",
@@ -127,12 +135,17 @@ class Target:
 
     @property
     def operations(self) -> tuple[str, ...]:
-        """The job operations, then the asset operations this version has."""
+        """The job operations, then the other job and the asset operations this version has."""
         rank = -1 if self.version is None else VERSIONS.index(self.version)
-        return OPERATIONS + tuple(
-            op
-            for op, since in ASSET_OPERATIONS.items()
-            if since is None or VERSIONS.index(since) <= rank
+        limited = tuple(op for op in OPERATION_VERSIONS if has_operation(self.payload_ns, op))
+        return (
+            OPERATIONS
+            + limited
+            + tuple(
+                op
+                for op, since in ASSET_OPERATIONS.items()
+                if since is None or VERSIONS.index(since) <= rank
+            )
         )
 
 

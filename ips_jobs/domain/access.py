@@ -25,6 +25,9 @@ _JOB_CONTROL: Final = _ALL - {"WebServiceUser", "ImagePortalUser"}
 #: The roles the asset and folder write operations list (ips-asset-api.md §3).
 _ASSET_WRITE: Final = _JOB_CONTROL - {"TrialSiteAdmin", "TrialSiteUser"}
 
+_LOG_DETAILS: Final = _ALL - {"WebServiceUser", "TrialSiteAdmin"}
+_ASSET_LOGS: Final = _ALL - {"WebServiceUser"}
+
 #: Exactly as the IPS documentation lists them, inconsistencies included (submitJob and
 #: executeJob leave out IpsCompanyAdmin; no job or asset operation lists WebServiceUser;
 #: getAssetsByName leaves out ImagePortalUser, getFolderTree also ImagePortalAdmin;
@@ -34,8 +37,11 @@ ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     "getScheduledJobs": _JOB_CONTROL,
     "getActiveJobs": _JOB_CONTROL,
     "getJobLogs": _ALL - {"WebServiceUser"},
-    "getJobLogDetails": _ALL - {"WebServiceUser", "TrialSiteAdmin"},
-    "getAssetJobLogs": _ALL - {"WebServiceUser"},
+    "getJobLogDetails": _LOG_DETAILS,
+    "getAssetJobLogs": _ASSET_LOGS,
+    # Undocumented (beta only): the roles of the live operations they mirror.
+    "getArchivedJobLogDetails": _LOG_DETAILS,
+    "getAssetArchivedJobLogs": _ASSET_LOGS,
     "stopJob": _JOB_CONTROL,
     "pauseJob": _JOB_CONTROL,
     "resumeJob": _JOB_CONTROL,

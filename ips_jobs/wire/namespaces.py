@@ -44,3 +44,19 @@ def payload_ns(version: str | None) -> str:
 CANONICAL_NS: Final = payload_ns(CANONICAL_VERSION)
 #: Payload namespace -> version (None for the legacy namespace).
 VERSION_BY_NS: Final[dict[str, str | None]] = {payload_ns(v): v for v in (None, *VERSIONS)}
+
+#: The operations only some versions have, with those versions: the undocumented archived-log
+#: operations of the 2021 and 2022 beta schemas (fact sheet §3, ips-versions.md §5). A stub of
+#: another version cannot call them, and IPS would answer them "Unknown operation" there.
+_ARCHIVE_VERSIONS: Final = ("2021-01-11-beta", "2021-04-26-beta", "2022-11-01-beta")
+OPERATION_VERSIONS: Final[dict[str, tuple[str, ...]]] = {
+    "getArchivedJobLogDetails": _ARCHIVE_VERSIONS,
+    "getAssetArchivedJobLogs": _ARCHIVE_VERSIONS,
+}
+
+
+def has_operation(namespace: str, operation: str) -> bool:
+    """Whether the payload namespace's version has the operation: the WSDL generator and the
+    dispatcher share this, so a namespace answers exactly what its WSDL declares."""
+    versions = OPERATION_VERSIONS.get(operation)
+    return versions is None or VERSION_BY_NS.get(namespace) in versions

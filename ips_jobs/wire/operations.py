@@ -65,11 +65,21 @@ def get_job_logs(call: JobCall) -> Data:
 
 
 def get_job_log_details(call: JobCall) -> Data:
+    return _log_details(call, call.get("originalName"))
+
+
+def get_archived_job_log_details(call: JobCall) -> Data:
+    """ips-jobs keeps no archive apart from its logs: the same runs answer, found by jobHandle
+    alone (the archived form has no originalName)."""
+    return _log_details(call, None)
+
+
+def _log_details(call: JobCall, original_name: str | None) -> Data:
     pages = call.service.job_log_details(
         call.caller,
         call.get("companyHandle"),
         call.get("jobHandle"),
-        call.get("originalName"),
+        original_name,
         (call.get("logTypeArray") or {}).get("items"),
         call.get("recordsPerPage"),
         call.get("resultsPage"),
@@ -123,6 +133,10 @@ HANDLERS: dict[str, Callable[[Call[Any]], Data]] = {
     "getJobLogs": get_job_logs,
     "getJobLogDetails": get_job_log_details,
     "getAssetJobLogs": get_asset_job_logs,
+    # No archive apart from the logs (docs/differences.md): the live answer, in the namespaces
+    # that have the operation (namespaces.OPERATION_VERSIONS).
+    "getArchivedJobLogDetails": get_archived_job_log_details,
+    "getAssetArchivedJobLogs": get_asset_job_logs,
     "stopJob": _control(JobService.stop_job),
     "pauseJob": _control(JobService.pause_job),
     "resumeJob": _control(JobService.resume_job),

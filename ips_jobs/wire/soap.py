@@ -21,7 +21,7 @@ from ips_jobs.domain.service import JobService
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, IpsJobsError
 from ips_jobs.wire import asset_operations, auth, codec, envelope, faults, schema, xml
 from ips_jobs.wire.call import Call
-from ips_jobs.wire.namespaces import VERSION_BY_NS
+from ips_jobs.wire.namespaces import VERSION_BY_NS, has_operation
 from ips_jobs.wire.operations import HANDLERS
 
 log = logging.getLogger("ips_jobs.wire")
@@ -173,6 +173,6 @@ def _operation(qname: etree.QName) -> str:
         raise InvalidRequestXml(f"Unknown namespace '{qname.namespace}' for {qname.localname}")
     name = qname.localname
     operation = name[: -len("Param")] if name.endswith("Param") else ""
-    if operation not in HANDLERS:
+    if operation not in HANDLERS or not has_operation(qname.namespace or "", operation):
         raise InvalidRequestXml(f"Unknown operation '{name}'")
     return operation
