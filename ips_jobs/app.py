@@ -156,7 +156,14 @@ def wsgi_app(settings: Settings) -> WsgiApp:
     browser = AssetBrowser(SqlAssetRepository(built.database), built.repository, files)
     control_app = ControlApp(
         controlling,
-        Seeder(built.admin, built.service, built.repository, files),
+        Seeder(
+            built.admin,
+            built.service,
+            built.repository,
+            files,
+            base=Path(settings.server_directory) if settings.server_directory else None,
+            confined=True,
+        ),
         journal,
         extra={**Dashboard(controlling, browser).pages(), "/metrics": metrics.page(gauges)},
         assets=browser,

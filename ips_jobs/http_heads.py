@@ -52,7 +52,7 @@ class _Transport:
         self._timer: asyncio.TimerHandle | None = None
 
     def write(self, data: bytes) -> None:
-        if data.startswith(b"HTTP/1.1 "):  # uvicorn writes each head on its own
+        if data.startswith(b"HTTP/1.1 ") and data.endswith(b"\r\n\r\n"):  # a head alone
             data = _HEADER_NAME.sub(_spelled, data)
         self._transport.write(data)
 
@@ -89,6 +89,7 @@ def protocol_class(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) 
         _head_timer: asyncio.TimerHandle | None = None
         _head_bytes = 0
         _head_started = False
+        _peer_done = False
         transport: _Transport  # type: ignore[assignment]
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -115,7 +116,16 @@ def protocol_class(header_timeout: float, max_head_bytes: int = MAX_HEAD_BYTES) 
         def eof_received(self) -> bool | None:
             if self.transport.is_closing():
                 self.transport.eof()
-            return super().eof_received()
+                return None
+            if self.cycle is None or self.cycle.response_complete:
+                return None
+            self._peer_done = True  # it half-closed after its request: it gets the answer
+            return True
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self._peer_done and not self.pipeline:
+                self.transport.close()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()

@@ -53,19 +53,22 @@ class Exports:
         if self.files is None:
             self.files = FileStore(asset_folder("", self.repository.db.url))
 
-    def archive(self, run_id: int) -> Archive:
+    def archive(self, run_id: int, key: str) -> Archive:
         """The ZIP of an exportJob run that has reported its download URL; NoExport for a run
-        that does not exist, is no export, or has not reported one (still starting, stopped,
-        or failed: a client only fetches what the log names). An asset the job named that is
-        gone since, or has no stored file (a simulated upload, a store emptied by hand), is
-        left out."""
+        that does not exist, is no export, or has not reported one with this key (still
+        starting, stopped, or failed: a client only fetches what the log names). An asset
+        the job named that is gone since, or has no stored file (a simulated upload, a store
+        emptied by hand), is left out."""
         found_run = self._run(run_id)
         run = found_run.run
         if run.kind != EXPORT_KIND:
             raise NoExport(f"run {run_id} is not an exportJob run")
-        suffix = f"/_ips/exports/{run_id}.zip"
-        if not any((d.asset_name or "").endswith(suffix) for d in found_run.details):
-            raise NoExport(f"run {run_id} has not reported a download (yet)")
+        suffix = f"/_ips/exports/{run_id}.zip?key={key}"
+        if not key or not any((d.asset_name or "").endswith(suffix) for d in found_run.details):
+            raise NoExport(
+                f"run {run_id} has reported no download at this URL (yet): use the URL its "
+                "job log names, key included"
+            )
         named = found(self.assets, run.company_id, asked(run))
         stamp = _zip_time(run.start_date)
         buffer = io.BytesIO()
@@ -100,7 +103,9 @@ class Exports:
 
 def _unique(file_name: str, taken: set[str]) -> str:
     """The file name, or `name-2.ext`, `name-3.ext`… when another asset of the archive has
-    it (assets in different folders may share a file name)."""
+    it (assets in different folders may share a file name). Separators become `_`: an entry
+    `..\\x` would land outside the folder a Windows or Java tool extracts into."""
+    file_name = file_name.replace("\\", "_").replace("/", "_")
     stem, dot, extension = file_name.rpartition(".")
     if not dot or not stem:
         stem, extension = file_name, ""

@@ -143,7 +143,7 @@ class ControlApp:
                 ("operation", "since", "until", "limit"),
             ),
             ("DELETE", re.compile(r"/requests"), self.clear_requests, ()),
-            ("GET", re.compile(r"/exports/([0-9]+)\.zip"), self.export, ()),
+            ("GET", re.compile(r"/exports/([0-9]+)\.zip"), self.export, ("key",)),
             ("GET", re.compile(r"/assets"), self.list_assets, ("company", "limit", "trash")),
             ("GET", re.compile(r"/assets/([0-9]+)"), self.asset, ()),
             ("GET", re.compile(r"/assets/([0-9]+)/file"), self.asset_file, ()),
@@ -370,7 +370,7 @@ class ControlApp:
         if len(match[1]) > 10 or int(match[1]) not in INT32:
             return 404, {"error": f"no run {match[1]}"}
         try:
-            return 200, self.exports.archive(int(match[1]))
+            return 200, self.exports.archive(int(match[1]), request.arg("key") or "")
         except NoExport as missing:
             return 404, {"error": f"no export at {PREFIX}{request.path}: {missing.message}"}
 

@@ -137,9 +137,13 @@ class Seeder:
         files: FileStore,
         progress: Callable[[str], None] | None = None,
         base: Path | None = None,
+        confined: bool = False,
     ) -> None:
         """`files` is the uploads' file store (seeded assets' files go there too); `base` the
-        folder relative `file` paths start from (the seed file's; None: the working folder)."""
+        folder relative `file` paths start from (the seed file's; None: the working folder).
+        `confined` (seeds over HTTP, which anyone reaching the control plane may send): a
+        `file` must lie inside `base`, the server directory, and without one none is read,
+        so that a seed cannot make the server's own files (`/proc/self/environ`) assets."""
         self.admin = admin
         self.service = service
         self.repository = repository
@@ -147,6 +151,8 @@ class Seeder:
         self.files = files
         self.progress = progress
         self.base = base or Path()
+        self.confined = confined
+        self._confined_base = base.resolve() if confined and base is not None else None
 
     def apply(self, document: Mapping[str, Any]) -> Outcome:
         outcome = Outcome()
@@ -276,7 +282,14 @@ class Seeder:
                     f"{where}.bytes_base64", f"not valid base64: {exc}"
                 ) from None
             return data, "bytes_base64", ""
+        base = self._confined_base
         path = self.base / _text(item, "file", where)
+        if self.confined and (base is None or not path.resolve().is_relative_to(base)):
+            raise InvalidParameter(
+                f"{where}.file",
+                "a seed sent over HTTP reads files inside IPS_SERVER_DIRECTORY only"
+                + ("" if base is not None else " (not set): send bytes_base64 instead"),
+            )
         try:
             return path.read_bytes(), "file", path.name
         except OSError as exc:

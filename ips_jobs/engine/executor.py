@@ -149,6 +149,8 @@ class Executor:
                 self._after_refusal(run.id)
                 return None
             current = replace(current, step=current.step + 1, advance_to=None)
+        if plan.pending:  # the progress asked for stays asked for until the work gets there
+            return replace(current, advance_to=run.advance_to)
         if run.advance_to is not None and current.step == run.step:
             self.store.clear_advance(run.id)
             current = replace(current, advance_to=None)

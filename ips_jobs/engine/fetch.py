@@ -5,11 +5,16 @@ Why file: is limited so: an upload URL is sent by any API user, and the emulator
 them the server's own files (`file:///etc/passwd`) as an asset they can then export. The
 server directory is the one folder the operator has said the server may read (it is also
 where uploadDirectoryJob reads); without it, file: URLs are refused. A redirect never leaves
-http, https and ftp (urllib refuses one to file:, and the opener has no file: handler)."""
+http, https and ftp (urllib refuses one to file:, and the opener has no file: handler).
+
+For the same reason no fetch, nor a redirect, goes to a link-local address (169.254.0.0/16,
+fe80::/10): cloud metadata services answer there with the machine's credentials. Loopback
+and private addresses stay allowed: test suites serve their fixtures from them."""
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import socket
 import time
 import urllib.error
@@ -18,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ips_jobs.store.files import FileStore, Stored, TooLarge
@@ -45,6 +50,7 @@ class Fetcher:
             raise FetchError(f"'{scheme or url}' URLs cannot be fetched (use http, https or ftp)")
         if scheme == "file":
             return self.read(self.local(url))
+        _refuse_link_local(url)
         with _reasons(), _OPENER.open(url, timeout=self.timeout) as response:
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > self.max_bytes:
@@ -114,6 +120,35 @@ def _reason(error: object) -> str:
     return str(error) or error.__class__.__name__
 
 
+def _refuse_link_local(url: str) -> None:
+    """FetchError if the URL's host is, or resolves to, a link-local address (a name that
+    does not resolve is left to the fetch, which says so)."""
+    host = urlsplit(url).hostname
+    if not host:
+        return
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).partition("%")[0])
+        if ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+            raise FetchError(
+                f"{host} is {ip}, a link-local address: uploads do not fetch from there "
+                "(cloud metadata services answer there)"
+            )
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Redirects, but never to a link-local address."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        _refuse_link_local(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _opener() -> urllib.request.OpenerDirector:
     """urllib's handlers for http, https and ftp, without the one for file:."""
     opener = urllib.request.OpenerDirector()
@@ -122,7 +157,7 @@ def _opener() -> urllib.request.OpenerDirector:
         urllib.request.HTTPHandler(),
         urllib.request.HTTPSHandler(),
         urllib.request.FTPHandler(),
-        urllib.request.HTTPRedirectHandler(),
+        _Redirects(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
         urllib.request.UnknownHandler(),

@@ -7,6 +7,10 @@ plans here simulate the work; fault injection wraps them, and the jobs that act 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import PurePosixPath
@@ -184,9 +188,18 @@ FAMILIES: dict[str, Family] = {
 PUBLISH_SUB_TYPES = {"Full": "full", "Incremental": "increment", "FullWithSearch": "fullwithsearch"}
 
 
+#: Keys the export download URLs this engine process writes (see export_url).
+_EXPORT_SECRET = secrets.token_bytes(32)
+
+
 def export_url(public_url: str, run_id: int) -> str:
-    """Where an export run's ZIP is downloaded (control/exports.py serves it)."""
-    return f"{public_url.rstrip('/')}/_ips/exports/{run_id}.zip"
+    """Where an export run's ZIP is downloaded (control/exports.py serves it, without the
+    control token: SOAP clients fetch it). The ZIP holds the assets' files, and run ids are
+    counted: the URL carries a key no one can guess, and only the URL the run logged opens
+    it. The same run gets the same URL from this process (plans must come out the same)."""
+    digest = hmac.new(_EXPORT_SECRET, str(run_id).encode(), hashlib.sha256).digest()
+    key = base64.urlsafe_b64encode(digest[:18]).decode()
+    return f"{public_url.rstrip('/')}/_ips/exports/{run_id}.zip?key={key}"
 
 
 def family_of(run: Run) -> Family:

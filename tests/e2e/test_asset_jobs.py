@@ -64,6 +64,11 @@ class _Files(FileHandler):
             self.send_header("Location", "file:///etc/passwd")
             self.end_headers()
             return
+        if self.path == "/to-metadata":
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.end_headers()
+            return
         if self.path == "/slow":
             self.send_response(200)
             self.send_header("Content-Length", "100")
@@ -318,18 +323,21 @@ def test_a_file_that_cannot_be_fetched_is_an_upload_error_with_the_reason(
             f"{web}/missing.png": "x/missing.png",
             f"{web}/to-file": "x/redirected.png",
             "file:///etc/passwd": "x/passwd.txt",
+            "http://169.254.169.254/latest/meta-data/": "x/metadata.pdf",
+            f"{web}/to-metadata": "x/redirected-metadata.pdf",
             f"{web}/red.png": "x/fine.png",
         },
         overwrite=True,
     )
 
     errors = [r["logMessage"] for r in rows(log, "UploadError")]
-    assert len(errors) == 4
+    assert len(errors) == 6
     assert "refused" in errors[0].lower()
     assert "HTTP 404" in errors[1]
     assert "file:" in errors[2] and "HTTP 302" in errors[2]
     assert "outside the server directory" in errors[3]
-    assert count(log, "fileErrorCount") == 4
+    assert all("169.254.169.254, a link-local address" in e for e in errors[4:]), errors
+    assert count(log, "fileErrorCount") == 6
     assert count(log, "fileSuccessCount") == 1
     assert set(
         assets_named(store, account, "closed", "missing", "redirected", "passwd", "fine")

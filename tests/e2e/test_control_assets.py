@@ -41,9 +41,20 @@ def jpeg(width: int, height: int) -> bytes:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
     """A server of this module's own, and its file store (beside its SQLite file)."""
     folder = tmp_path_factory.mktemp("control-assets")
-    running = start_server(f"sqlite:///{folder / 'ips.db'}", folder / "server.log")
+    (folder / "server-dir").mkdir()
+    running = start_server(
+        f"sqlite:///{folder / 'ips.db'}",
+        folder / "server.log",
+        IPS_SERVER_DIRECTORY=str(folder / "server-dir"),
+    )
     yield running, folder / "ips.db.files"
     stop_server(running)
+
+
+@pytest.fixture
+def local(served: tuple[Server, Path]) -> Path:
+    """A local file a seed sent over HTTP may name: inside the server directory."""
+    return served[1].parent / "server-dir" / "banner.jpg"
 
 
 @pytest.fixture
@@ -115,9 +126,9 @@ def by_name(server: Server, *names: str) -> list[dict[str, str]]:
 
 # -- seeding ------------------------------------------------------------------------------------
 def test_seed_makes_folders_and_assets_with_the_facts_of_their_files(
-    server: Server, store: Path, tmp_path: Path
+    server: Server, store: Path, local: Path
 ) -> None:
-    seeded = seed_assets(server, tmp_path / "banner.jpg")
+    seeded = seed_assets(server, local)
     assert seeded["created"]["folders"] == ["f|Acme/empty/one/"]
     boot, banner = seeded["created"]["assets"]
     assert seeded["existing"]["assets"] == []
@@ -134,7 +145,7 @@ def test_seed_makes_folders_and_assets_with_the_facts_of_their_files(
     # a local file: its name is the file name, its extension the type, the root its folder
     assert (assets["banner"]["width"], assets["banner"]["height"]) == (120, 80)
     assert (assets["banner"]["folder"], assets["banner"]["file_name"]) == ("Acme/", "banner.jpg")
-    assert assets["banner"]["file_size"] == (tmp_path / "banner.jpg").stat().st_size
+    assert assets["banner"]["file_size"] == (local).stat().st_size
     assert len(stored_files(store)) == 2
 
     # SOAP clients see the same facts
@@ -146,10 +157,10 @@ def test_seed_makes_folders_and_assets_with_the_facts_of_their_files(
 
 
 def test_seeding_twice_keeps_the_handles_and_a_changed_file_updates_the_asset(
-    server: Server, store: Path, tmp_path: Path
+    server: Server, store: Path, local: Path
 ) -> None:
-    first = seed_assets(server, tmp_path / "banner.jpg")
-    second = seed_assets(server, tmp_path / "banner.jpg")
+    first = seed_assets(server, local)
+    second = seed_assets(server, local)
     assert second["created"] == {s: [] for s in first["created"]}
     assert second["existing"]["folders"] == first["created"]["folders"]
     assert second["existing"]["assets"] == first["created"]["assets"]
@@ -173,8 +184,8 @@ def test_seeding_twice_keeps_the_handles_and_a_changed_file_updates_the_asset(
     assert (now["assetHandle"], now["width"], now["height"]) == (boot, "32", "16")
 
 
-def test_the_stored_file_is_served_by_its_asset_id(server: Server, tmp_path: Path) -> None:
-    boot, banner = seed_assets(server, tmp_path / "banner.jpg")["created"]["assets"]
+def test_the_stored_file_is_served_by_its_asset_id(server: Server, local: Path) -> None:
+    boot, banner = seed_assets(server, local)["created"]["assets"]
     response = control(server, "GET", f"/assets/{boot[2:]}/file")
     assert response.status_code == 200
     assert response.content == png(64, 48)
@@ -183,15 +194,15 @@ def test_the_stored_file_is_served_by_its_asset_id(server: Server, tmp_path: Pat
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     jpg = control(server, "GET", f"/assets/{banner[2:]}/file")
     assert jpg.headers["Content-Type"] == "image/jpeg"
-    assert jpg.content == (tmp_path / "banner.jpg").read_bytes()
+    assert jpg.content == (local).read_bytes()
 
     missing = control(server, "GET", "/assets/999999/file")
     assert missing.status_code == 404
     assert missing.json() == {"error": "no asset a|999999"}
 
 
-def test_reset_deletes_the_stored_files(server: Server, store: Path, tmp_path: Path) -> None:
-    boot = seed_assets(server, tmp_path / "banner.jpg")["created"]["assets"][0]
+def test_reset_deletes_the_stored_files(server: Server, store: Path, local: Path) -> None:
+    boot = seed_assets(server, local)["created"]["assets"][0]
     assert stored_files(store)
     ok(server, "POST", "/reset")
     assert stored_files(store) == []
@@ -238,6 +249,30 @@ def test_bad_asset_entries_are_a_400_naming_the_field_and_keep_nothing(
     assert ok(server, "GET", "/health")["database"]["rows"]["assets"] == 0
 
 
+def test_a_seed_over_http_reads_no_file_outside_the_server_directory(
+    server: Server, store: Path
+) -> None:
+    """Anyone who reaches the control plane may send a seed: it must not make the server's
+    own files assets (and then downloads)."""
+    for outside in ("/proc/self/environ", "../ips.db", "/etc/hostname"):
+        entry = {"company": "Acme", "name": "x", "fileName": "x.pdf", "type": "Pdf"}
+        response = control(server, "POST", "/seed", {"assets": [{**entry, "file": outside}]})
+        assert response.status_code == 400, response.text
+        assert "IPS_SERVER_DIRECTORY" in response.json()["error"]
+    assert stored_files(store) == []
+
+
+def test_a_file_is_served_byte_for_byte_whatever_it_holds(server: Server) -> None:
+    """The header-spelling of the HTTP layer touches response heads only, never a body that
+    happens to look like one."""
+    body = b"HTTP/1.1 200 OK\r\nx-amz-id: 1\r\n\r\nsaved response"
+    entry = {"company": "Acme", "name": "saved", "fileName": "saved.pdf", "type": "Pdf"}
+    entry["bytes_base64"] = base64.b64encode(body).decode()
+    [handle] = ok(server, "POST", "/seed", {"assets": [entry]})["created"]["assets"]
+    served = control(server, "GET", f"/assets/{handle[2:]}/file")
+    assert served.status_code == 200 and served.content == body
+
+
 def test_bad_folder_entries_name_the_field(server: Server) -> None:
     response = control(server, "POST", "/seed", {"folders": [{"company": "Acme"}]})
     assert response.status_code == 400
@@ -246,9 +281,9 @@ def test_bad_folder_entries_name_the_field(server: Server) -> None:
 
 # -- the dashboard ------------------------------------------------------------------------------
 def test_the_dashboard_shows_thumbnails_of_image_assets_with_a_file(
-    server: Server, tmp_path: Path
+    server: Server, local: Path
 ) -> None:
-    boot, banner = seed_assets(server, tmp_path / "banner.jpg")["created"]["assets"]
+    boot, banner = seed_assets(server, local)["created"]["assets"]
     page = requests.get(f"{server.base_url}/_ips/", timeout=30).text
     section = requests.get(f"{server.base_url}/_ips/state", timeout=30).json()["sections"]
     for html in (page, section["assets"]):

@@ -96,7 +96,7 @@ def test_export_download_is_a_zip_of_the_assets_files(
 
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/zip"
-    run_id = int(url.rsplit("/", 1)[1].removesuffix(".zip"))
+    run_id = int(url.partition("?")[0].rsplit("/", 1)[1].removesuffix(".zip"))
     assert response.headers["Content-Disposition"] == f'attachment; filename="{run_id}.zip"'
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert archive.testzip() is None
@@ -120,6 +120,21 @@ def test_export_download_is_gone_with_the_run_log(
     assert gone.status_code == 404
     assert gone.headers["Content-Type"].startswith("application/json")
     assert "no run" in gone.json()["error"]
+
+
+def test_only_the_url_the_run_logged_opens_its_zip(soap: tuple[Account, Call]) -> None:
+    """The download needs no control token (SOAP clients fetch it) and run ids are counted:
+    without the key of the logged URL anyone could fetch every company's exported files."""
+    account, call = soap
+    submit(call, account, "keyed export", export_job(f"a|{account.company_id}|1|7"))
+    url = wait_for(lambda: download_url(call, account, "keyed export"))
+    bare, _, key = url.partition("?key=")
+    assert len(key) >= 20
+    assert requests.get(url, timeout=30).status_code == 200
+    for wrong in (bare, f"{bare}?key=", f"{bare}?key={key[:-1]}x"):
+        refused = requests.get(wrong, timeout=30)
+        assert refused.status_code == 404, wrong
+        assert "has reported no download at this URL" in refused.json()["error"]
 
 
 def test_no_download_for_an_unknown_run_or_a_run_that_is_no_export(
@@ -157,4 +172,4 @@ def test_a_failed_export_reports_no_download_and_serves_none(
     assert download_url(call, account, "doomed export") is None
     response = requests.get(f"{engine_server.base_url}/_ips/exports/{run_id}.zip", timeout=30)
     assert response.status_code == 404
-    assert "has not reported a download" in response.json()["error"]
+    assert "has reported no download at this URL" in response.json()["error"]

@@ -226,3 +226,15 @@ def test_malformed_http_gets_a_short_text_answer(narrow: Server, request_line: b
     assert b"text/plain" in rest and b"<html" not in rest.lower()
     assert len(answer) < 500
     assert seconds < 2
+
+
+def test_a_client_that_half_closes_after_its_request_gets_the_answer(narrow: Server) -> None:
+    """`nc -N` and clients that shut their sending side once the request is out."""
+    with socket.create_connection(_address(narrow), timeout=15) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b"ips-jobs" in answer
