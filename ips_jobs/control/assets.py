@@ -108,11 +108,8 @@ class AssetBrowser:
 
     def _find(self, asset_id: int) -> Asset | None:
         """The asset of that id, whichever company it is in."""
-        for company in self.jobs.companies():
-            found = self.assets.asset(company.id, asset_id)
-            if found is not None:
-                return found
-        return None
+        company_id = self.assets.owner(asset_id)
+        return None if company_id is None else self.assets.asset(company_id, asset_id)
 
     def asset(self, asset_id: int) -> dict[str, Any] | None:
         """One asset, whichever company it is in, with its job history (oldest first)."""

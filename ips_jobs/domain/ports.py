@@ -181,6 +181,11 @@ class AssetRepository(Protocol):
     # assets
     def asset(self, company_id: int, asset_id: int) -> Asset | None: ...
 
+    def owner(self, asset_id: int) -> int | None:
+        """The company the asset belongs to (None: no such asset): for the control plane,
+        which names assets by id alone."""
+        ...
+
     def assets(self, company_id: int, asset_ids: Sequence[int]) -> Sequence[Asset]:
         """In the order asked, each once, whatever their trash state; ids the company has no
         asset of are left out."""

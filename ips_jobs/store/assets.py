@@ -240,6 +240,11 @@ class SqlAssetRepository:
         found = self.assets(company_id, [asset_id])
         return found[0] if found else None
 
+    def owner(self, asset_id: int) -> int | None:
+        with self.db.checked_read() as c:
+            found = c.execute(select(assets.c.company_id).where(assets.c.id == asset_id))
+            return found.scalar_one_or_none()
+
     def assets(self, company_id: int, asset_ids: Sequence[int]) -> Sequence[Asset]:
         wanted = list(dict.fromkeys(asset_ids))
         with self.db.checked_read() as c:
