@@ -25,6 +25,7 @@ from ips_jobs.domain.asset_service import AssetService
 from ips_jobs.domain.named_assets import HANDLE_FIELDS
 from ips_jobs.domain.passwords import PasswordChecker
 from ips_jobs.domain.service import JobService
+from ips_jobs.domain.upload_posts import UploadPosts
 from ips_jobs.engine.acting import WORK_THREADS, Act, ActingPlanner
 from ips_jobs.engine.asset_jobs import PUBLISH_CONTEXTS, AssetJobs
 from ips_jobs.engine.executor import Durations, Executor
@@ -41,6 +42,7 @@ from ips_jobs.store.database import Database
 from ips_jobs.store.files import FileStore
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.wire.soap import Dispatcher
+from ips_jobs.wire.upload_file import UPLOAD_PATH
 from ips_jobs.wire.wsgi import WsgiApp
 
 log = logging.getLogger("ips_jobs.store")
@@ -110,12 +112,14 @@ def engine(settings: Settings, clock: Clock | None = None) -> Engine:
     server_directory = Path(settings.server_directory) if settings.server_directory else None
     files = FileStore(settings.asset_folder())
     fetcher = Fetcher(files, settings.fetch_timeout, settings.max_file_bytes, server_directory)
-    uploader = Uploader(assets, fetcher, clock, SqlJobRepository(database))
+    jobs = SqlJobRepository(database)
+    uploader = Uploader(assets, fetcher, clock, jobs, jobs)
     acting = AssetJobs(assets, clock, settings.base_url())
     acts: dict[str, Act] = {
         **dict.fromkeys(PUBLISH_CONTEXTS, acting.publish),
         **dict.fromkeys(HANDLE_FIELDS, acting.check),
         "exportJob": acting.export,
+        "uploadPostJob": uploader.posted,
     }
     if settings.uploads == "fetch":
         acts.update(uploadUrlsJob=uploader.urls, uploadDirectoryJob=uploader.directory)
@@ -148,11 +152,18 @@ def wsgi_app(settings: Settings) -> WsgiApp:
     built = parts(settings)
     controlling = controls(settings, built.database, SystemClock())
     journal = Journal(controlling.store, settings.journal_size) if settings.journal_size else None
+    files = FileStore(settings.asset_folder())
+    uploads = UploadPosts(
+        built.service, built.repository, files, settings.max_file_bytes, settings.upload_wait
+    )
     dispatcher = Dispatcher(
-        built.service, ZoneInfo(settings.timezone), controlling, assets=built.assets
+        built.service,
+        ZoneInfo(settings.timezone),
+        controlling,
+        assets=built.assets,
+        uploads=uploads,
     )
     gauges = metrics.DatabaseGauges(built.database, SystemClock(), settings.heartbeat_timeout)
-    files = FileStore(settings.asset_folder())
     browser = AssetBrowser(SqlAssetRepository(built.database), built.repository, files)
     control_app = ControlApp(
         controlling,
@@ -178,6 +189,7 @@ def wsgi_app(settings: Settings) -> WsgiApp:
         settings.body_timeout,
         control=control_app,
         recorders=[recorder(journal), metrics.record] if journal else [metrics.record],
+        max_upload_bytes=settings.max_file_bytes,
     )
 
 
@@ -188,4 +200,5 @@ def asgi_app(settings: Settings) -> WsgiBridge:
         threads=settings.threads,
         max_body_bytes=max(settings.max_body_bytes, MAX_CONTROL_BODY),
         body_timeout=settings.body_timeout,
+        file_paths={UPLOAD_PATH: settings.max_file_bytes},
     )

@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -31,6 +32,8 @@ WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: The most of a refused body read and dropped; past it the connection is closed at once.
 DRAIN_LIMIT = 256 * 1024 * 1024
+#: The most of a file-taking body (UploadFile) kept in memory; the rest goes to disk.
+SPOOL_BYTES = 1024 * 1024
 #: The environ key of the callable that drops the connection without an answer.
 ABORT_KEY = "ips.abort_connection"
 #: The ASGI scope extension a server gives to let the app drop a connection (http_heads.py).
@@ -39,9 +42,11 @@ ABORT_EXTENSION = "ips.abort"
 
 @dataclass
 class Body:
-    """What arrived of a request body: `data` is whole unless `stalled` or `truncated`."""
+    """What arrived of a request body, in `stream` (at its start), `size` bytes: whole
+    unless `stalled` or `truncated`."""
 
-    data: bytes
+    stream: BinaryIO
+    size: int = 0
     stalled: bool = False
     truncated: bool = False
     gone: bool = False
@@ -61,51 +66,80 @@ class _StalledInput(io.RawIOBase):
         raise TimeoutError("the request body stopped arriving")
 
 
-async def read_body(receive: Receive, cap: int, deadline: float) -> Body:
-    """The body, at most `cap + 1` bytes kept, all of it arrived by `deadline`
-    (time.monotonic()); what comes past the cap is dropped up to DRAIN_LIMIT."""
-    chunks: list[bytes] = []
+async def read_body(
+    receive: Receive, cap: int, deadline: float, sink: BinaryIO | None = None, idle: bool = False
+) -> Body:
+    """The body, at most `cap + 1` bytes kept (in `sink`, else in memory), all of it arrived
+    by `deadline` (time.monotonic()), or with `idle`, none of its pauses longer than the
+    deadline's distance from now; what comes past the cap is dropped up to DRAIN_LIMIT."""
+    out = sink if sink is not None else io.BytesIO()
+    pause = deadline - time.monotonic()
     kept = dropped = 0
+
+    def body(**flags: bool) -> Body:
+        out.seek(0)
+        return Body(out, min(kept, cap + 1), **flags)
+
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            return Body(b"".join(chunks), stalled=kept <= cap, truncated=kept > cap)
+            return body(stalled=kept <= cap, truncated=kept > cap)
         try:
             message = await asyncio.wait_for(receive(), left)
         except TimeoutError:
             continue  # the deadline check above answers
         if message["type"] == "http.disconnect":
-            return Body(b"", gone=True)
+            return Body(io.BytesIO(), gone=True)
         chunk: bytes = message.get("body", b"")
+        if idle and chunk:
+            deadline = time.monotonic() + pause
         room = cap + 1 - kept
         if room > 0:
-            chunks.append(chunk[:room])
+            out.write(chunk[:room])
             kept += min(room, len(chunk))
         dropped += max(0, len(chunk) - max(room, 0))
         if not message.get("more_body"):
-            return Body(b"".join(chunks), truncated=kept > cap)
+            return body(truncated=kept > cap)
         if dropped > DRAIN_LIMIT:
-            return Body(b"".join(chunks), truncated=True)
+            return body(truncated=True)
 
 
 class WsgiBridge:
     """An ASGI application running a WSGI one (see the module's docstring)."""
 
     def __init__(
-        self, wsgi: WsgiCallable, threads: int, max_body_bytes: int, body_timeout: float
+        self,
+        wsgi: WsgiCallable,
+        threads: int,
+        max_body_bytes: int,
+        body_timeout: float,
+        file_paths: Mapping[str, int] | None = None,
     ) -> None:
         self.wsgi = wsgi
         self.cap = max_body_bytes
         self.body_timeout = body_timeout
+        #: Paths that take files (UploadFile), with their own cap: their bodies go to a
+        #: temporary file, and must not pause for longer than body_timeout (a large file on
+        #: a slow line takes as long as it takes).
+        self.file_paths = dict(file_paths or {})
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="ips-request")
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan: nothing to start or stop
             return
         deadline = time.monotonic() + self.body_timeout
-        body = await read_body(receive, self.cap, deadline)
-        if body.gone:
+        file_cap = self.file_paths.get(scope["path"]) if scope["method"] == "POST" else None
+        if file_cap is None:
+            body = await read_body(receive, self.cap, deadline)
+            if not body.gone:
+                await self._answer(scope, send, body)
             return
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
+            body = await read_body(receive, file_cap, deadline, spool, idle=True)
+            if not body.gone:
+                await self._answer(scope, send, body)
+
+    async def _answer(self, scope: dict[str, Any], send: Send, body: Body) -> None:
         abort = scope.get("extensions", {}).get(ABORT_EXTENSION)
         aborted: list[bool] = []
         environ = wsgi_environ(scope, body, lambda: aborted.append(True))
@@ -161,7 +195,7 @@ def wsgi_environ(scope: dict[str, Any], body: Body, abort: Callable[[], None]) -
     """The PEP 3333 environ of an ASGI HTTP scope whose body has been read."""
     server_host, server_port = scope.get("server") or ("localhost", 80)
     client = scope.get("client")
-    stream: io.RawIOBase | io.BytesIO = _StalledInput() if body.stalled else io.BytesIO(body.data)
+    stream: io.RawIOBase | BinaryIO = _StalledInput() if body.stalled else body.stream
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
@@ -181,7 +215,7 @@ def wsgi_environ(scope: dict[str, Any], body: Body, abort: Callable[[], None]) -
         ABORT_KEY: abort,
     }
     if not body.stalled:
-        environ["CONTENT_LENGTH"] = str(len(body.data))
+        environ["CONTENT_LENGTH"] = str(body.size)
     for raw_name, raw_value in scope.get("headers", []):
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")

@@ -123,7 +123,14 @@ def engine_options(f: F) -> F:
         _option(
             "max_file_bytes",
             type=int,
-            help="Largest file an upload fetches; a larger one is an UploadError (default 1 GiB).",
+            help="Largest file an upload fetches, and largest UploadFile post; a larger "
+            "file is an UploadError, a larger post is refused (default 1 GiB).",
+        ),
+        _option(
+            "upload_wait",
+            type=float,
+            help="Seconds an uploadPost (UploadFile) job not ended with endJob waits for its "
+            "client's next post before it uploads the files it has (default 1800, as IPS).",
         ),
     ]
     for option in reversed(options):

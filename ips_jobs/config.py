@@ -99,6 +99,7 @@ class Settings:
     server_directory: str = ""
     fetch_timeout: float = 30.0
     max_file_bytes: int = 1024 * 1024 * 1024
+    upload_wait: float = 1800.0
 
     @classmethod
     def load(
@@ -164,6 +165,7 @@ class Settings:
             "poll_seconds",
             "heartbeat_timeout",
             "fetch_timeout",
+            "upload_wait",
         ):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{name(field)}: must be more than 0 seconds")

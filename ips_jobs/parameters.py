@@ -105,8 +105,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "getActiveJobs",
         "includeWaitingJobs",
-        NO_EFFECT,
-        "a boolean (else 30001); no run is ever waiting, so true and false answer alike",
+        HONOURED,
+        "true adds the uploadPost jobs waiting for their client's next post (WaitingClient)",
     ),
     Parameter("getJobLogs", "companyHandle", HONOURED, "absent: every company of the caller"),
     Parameter("getJobLogs", "userHandle", HONOURED),
@@ -130,6 +130,22 @@ PARAMETERS: tuple[Parameter, ...] = (
         ("jobHandle", HONOURED, "required; answered from the live logs"),
         *_DETAIL_PAGES,
     ),
+    Parameter("uploadPost", "companyHandle", HONOURED),
+    Parameter("uploadPost", "jobName", HONOURED, "opens a job; the run is named after it"),
+    Parameter("uploadPost", "jobHandle", HONOURED, "adds to a waiting job, from the same IP"),
+    Parameter("uploadPost", "locale", HONOURED),
+    Parameter("uploadPost", "description", HONOURED),
+    Parameter("uploadPost", "destFolder", HONOURED, "made if missing"),
+    Parameter("uploadPost", "fileName", HONOURED, "overrides each file part's filename"),
+    Parameter("uploadPost", "endJob", HONOURED, "without it the job waits IPS_UPLOAD_WAIT s"),
+    Parameter(
+        "uploadPost",
+        "uploadParams",
+        PARTLY,
+        "overwrite, readyForPublish, preservePublishState honoured; the options are kept "
+        "and echoed (crop, Photoshop, PDF processing are not modelled)",
+    ),
+    Parameter("getUploadTaskStatus", "jobHandle", HONOURED),
     *_same(
         ("getAssetArchivedJobLogs",),
         ("companyHandle", HONOURED, ""),

@@ -40,7 +40,9 @@ FULL = "full"
 PARTIAL = "partial"
 #: Job types whose runs act on the asset store (app.engine): uploads make assets, publish jobs
 #: mark them published, exports zip their files, the others check their handles.
-ACTING = frozenset({"uploadUrlsJob", "uploadDirectoryJob", *PUBLISH_CONTEXTS, *HANDLE_FIELDS})
+ACTING = frozenset(
+    {"uploadUrlsJob", "uploadDirectoryJob", "uploadPostJob", *PUBLISH_CONTEXTS, *HANDLE_FIELDS}
+)
 SIMULATED = "simulated"
 NOT_IMPLEMENTED = "not implemented"
 
@@ -205,7 +207,8 @@ def endpoint_rows() -> list[EndpointRow]:
 
 def job_type_rows() -> list[JobTypeRow]:
     rows = []
-    for element, type_string in JOB_TYPES.items():
+    others = {element: type_string for element, (type_string, _) in OTHER_JOB_TYPES.items()}
+    for element, type_string in {**JOB_TYPES, **others}.items():
         family = FAMILIES.get(element)
         parts = None if family is None else (family.begin, family.success, family.error, family.end)
         rows.append(
@@ -217,17 +220,6 @@ def job_type_rows() -> list[JobTypeRow]:
                 parts,
             )
         )
-    for element, (type_string, _) in OTHER_JOB_TYPES.items():
-        if element not in JOB_TYPES:
-            rows.append(
-                JobTypeRow(
-                    element,
-                    type_string,
-                    type_string in DOCUMENTED_TYPE_STRINGS,
-                    NOT_IMPLEMENTED,
-                    None,
-                )
-            )
     return rows
 
 

@@ -296,7 +296,7 @@ def active_runs(s: Snapshot) -> str:
     rows = []
     for run in s.active:
         handle = run_handle(run)
-        movable = run.state is not RunState.STOPPING
+        movable = run.state in (RunState.NEW, RunState.RUNNING)  # not waiting, not stopping
         flags = []
         if run.manual:
             flags.append(badge("manual", "info"))

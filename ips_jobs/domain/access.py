@@ -42,6 +42,9 @@ ALLOWED_ROLES: Final[dict[str, frozenset[str]]] = {
     # Undocumented (beta only): the roles of the live operations they mirror.
     "getArchivedJobLogDetails": _LOG_DETAILS,
     "getAssetArchivedJobLogs": _ASSET_LOGS,
+    # Undocumented: uploadPost is a submitJob by another road; its status is a job query.
+    "uploadPost": _JOB_CONTROL - {"IpsCompanyAdmin"},
+    "getUploadTaskStatus": _JOB_CONTROL,
     "stopJob": _JOB_CONTROL,
     "pauseJob": _JOB_CONTROL,
     "resumeJob": _JOB_CONTROL,

@@ -32,6 +32,14 @@ _UPLOAD_DEFAULTS: dict[str, Any] = {
 }
 
 _PUBLISH_DEFAULTS: dict[str, Any] = {"httpCompletionUrl": ""}
+#: An uploadPost without uploadParams (0..1 in uploadPostParam): what IPS does is not known;
+#: files replace the assets of their names, as an upload from the IPS UI does.
+_UPLOAD_POST_DEFAULTS: dict[str, Any] = {
+    "overwrite": True,
+    "readyForPublish": False,
+    "createMask": False,
+    "emailSetting": "None",
+}
 
 #: The locale of a job whose submitter gave none, in the job or in the request: real
 #: getActiveJobs responses show it for jobs submitted without one.
@@ -44,6 +52,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "serverDirectoryPublishJob": _PUBLISH_DEFAULTS,
     "uploadUrlsJob": _UPLOAD_DEFAULTS,
     "uploadDirectoryJob": _UPLOAD_DEFAULTS,
+    "uploadPostJob": _UPLOAD_POST_DEFAULTS,
 }
 
 

@@ -47,6 +47,8 @@ class RunState(StrEnum):
     """ActiveJob/state."""
 
     NEW = "New"
+    #: an uploadPost job waiting for its client's next post (or endJob, or its timeout)
+    WAITING_CLIENT = "WaitingClient"
     RUNNING = "Running"
     STOPPING = "Stopping"
     DONE = "Done"
@@ -186,10 +188,25 @@ class Run:
     injected: dict[str, Any] | None = None
     #: Set by pauseJob: the engine holds the run's progress until resumeJob clears it.
     paused_at: datetime | None = None
+    #: An uploadPost job: the address its posts must come from, and when it stops waiting
+    #: for the next one.
+    client_address: str | None = None
+    waits_until: datetime | None = None
 
     @property
     def type(self) -> str:
         return JOB_TYPES.get(self.kind, "UploadPost")
+
+
+@dataclass(frozen=True)
+class PostedFile:
+    """A file posted to an uploadPost job and kept in the file store (`key`), and where it
+    goes: destFolder and file name, as the post gave them."""
+
+    path: str
+    key: str
+    size: int
+    posted_at: datetime
 
 
 @dataclass(frozen=True)

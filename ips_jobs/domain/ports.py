@@ -4,7 +4,7 @@ crosses this line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -25,6 +25,7 @@ from ips_jobs.domain.jobs import (
     Company,
     JobSpec,
     LogDetail,
+    PostedFile,
     Run,
     RunDetails,
     ScheduledJob,
@@ -46,6 +47,8 @@ class RunQuery:
     original_name: str | None = None
     submit_user_id: int | None = None
     active_only: bool = False
+    #: With active_only: also the runs waiting for their client (uploadPost jobs).
+    include_waiting: bool = True
     started_from: datetime | None = None
     started_until: datetime | None = None
 
@@ -252,3 +255,36 @@ class AssetRepository(Protocol):
     def publications(self, company_id: int, asset_id: int) -> Sequence[Publication]:
         """The newest first."""
         ...
+
+
+class UploadPostRepository(Protocol):
+    """The runs of uploadPost jobs and the files posted to them."""
+
+    def open_upload(self, run: Run, files: Sequence[PostedFile]) -> Run | None:
+        """Stores a new run with its first files; None when a run of its name exists."""
+        ...
+
+    def add_posted(
+        self, run_id: int, files: Sequence[PostedFile], end: bool, waits_until: datetime
+    ) -> bool:
+        """Adds files to a run that waits for its client; with `end` the run stops waiting
+        (New: the engine takes it). False when it no longer waits."""
+        ...
+
+    def posted_files(self, run_id: int) -> Sequence[PostedFile]:
+        """The files posted to a run, in the order they came."""
+        ...
+
+
+class KeptFile(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+class FileKeeper(Protocol):
+    """Where posted files are kept (store.files.FileStore)."""
+
+    def put(self, chunks: Iterable[bytes], max_bytes: int) -> KeptFile: ...

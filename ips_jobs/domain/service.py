@@ -87,7 +87,7 @@ class JobService:
     # -- companies and users --------------------------------------------------------------
     def company_info(self, caller: User, company_handle: str | None, name: str | None) -> Company:
         if company_handle:
-            return self._company(caller, self._company_id(caller, company_handle))
+            return self._company(caller, self.company_id(caller, company_handle))
         wanted = validation.required_text(name, "companyName")
         company = self.repository.company_by_name(wanted)
         if company is None or company.id not in caller.company_ids:
@@ -127,7 +127,7 @@ class JobService:
         A job with no future fire time (no execTime and no execSchedule, or an execTime that
         has passed) starts its run here, in the same transaction, and frees its name at once:
         whether a name is taken never depends on how far the engine has got."""
-        company_id = self._company_id(caller, company_handle)
+        company_id = self.company_id(caller, company_handle)
         name = validation.job_name(job_name)
         kind, detail = validation.one_job_type(job_types)
         email_user = self._member(company_id, user_handle) if user_handle else caller
@@ -200,9 +200,11 @@ class JobService:
         company_handle: str | None,
         job_handle: str | None,
         original_name: str | None,
+        include_waiting: bool = False,
     ) -> Sequence[Run]:
         query = self._run_query(caller, company_handle, job_handle, original_name)
-        return self.repository.runs(replace(query, active_only=True), "StartDate", False)
+        active = replace(query, active_only=True, include_waiting=include_waiting)
+        return self.repository.runs(active, "StartDate", False)
 
     def job_logs(
         self,
@@ -262,7 +264,7 @@ class JobService:
     def asset_job_logs(
         self, caller: User, company_handle: str | None, asset_handle: str | None
     ) -> Sequence[AssetLog]:
-        company_id = self._company_id(caller, company_handle)
+        company_id = self.company_id(caller, company_handle)
         asset = validation.required_text(asset_handle, "assetHandle")
         return self.repository.asset_logs(company_id, asset)
 
@@ -293,8 +295,8 @@ class JobService:
         return self.repository.add_job_run(job, self._run_maker(now), now)
 
     def delete_job(self, caller: User, company_handle: str | None, job_handle: str | None) -> None:
-        company_id = self._company_id(caller, company_handle)
-        ref = self._job_ref(job_handle, company_id)
+        company_id = self.company_id(caller, company_handle)
+        ref = self.job_ref(job_handle, company_id)
         if isinstance(ref, RunRef):
             self.stop_job(caller, company_handle, job_handle)
             return
@@ -310,8 +312,8 @@ class JobService:
         job_handle: str | None,
         event: TriggerEvent,
     ) -> None:
-        company_id = self._company_id(caller, company_handle)
-        ref = self._job_ref(job_handle, company_id)
+        company_id = self.company_id(caller, company_handle)
+        ref = self.job_ref(job_handle, company_id)
         runs = _query_for(ref, [company_id], active_only=True)
         if isinstance(ref, RunRef):
             if not self.repository.runs(replace(runs, active_only=False)):
@@ -333,8 +335,8 @@ class JobService:
     def _scheduled(
         self, caller: User, company_handle: str | None, job_handle: str | None
     ) -> ScheduledJob:
-        company_id = self._company_id(caller, company_handle)
-        ref = self._job_ref(job_handle, company_id)
+        company_id = self.company_id(caller, company_handle)
+        ref = self.job_ref(job_handle, company_id)
         if not isinstance(ref, DefinitionRef):
             raise InvalidParameter("jobHandle", f"'{job_handle}' is a run, not a scheduled job")
         job = self.repository.scheduled_job(company_id, ref.name)
@@ -345,8 +347,8 @@ class JobService:
     def _target_runs(
         self, caller: User, company_handle: str | None, job_handle: str | None
     ) -> Sequence[Run]:
-        company_id = self._company_id(caller, company_handle)
-        ref = self._job_ref(job_handle, company_id)
+        company_id = self.company_id(caller, company_handle)
+        ref = self.job_ref(job_handle, company_id)
         query = _query_for(ref, [company_id], active_only=True)
         runs = self.repository.runs(query)
         if not runs:
@@ -380,10 +382,10 @@ class JobService:
 
     def _scope(self, caller: User, company_handle: str | None) -> list[int]:
         if company_handle:
-            return [self._company_id(caller, company_handle)]
+            return [self.company_id(caller, company_handle)]
         return sorted(caller.company_ids)
 
-    def _company_id(self, caller: User, company_handle: str | None) -> int:
+    def company_id(self, caller: User, company_handle: str | None) -> int:
         handle = validation.required_text(company_handle, "companyHandle")
         company_id = handles.parse_company(handle)
         if company_id not in caller.company_ids and self.repository.company(company_id) is None:
@@ -403,7 +405,7 @@ class JobService:
             raise IllegalRequestUser(user_handle)
         return user
 
-    def _job_ref(self, job_handle: str | None, company_id: int) -> handles.JobRef:
+    def job_ref(self, job_handle: str | None, company_id: int) -> handles.JobRef:
         text = validation.required_text(job_handle, "jobHandle")
         ref = handles.parse_job(text)
         if ref.company_id != company_id:

@@ -14,6 +14,7 @@ class RunEvent(StrEnum):
     CLAIM = "be started"  #: an engine takes a new run and starts it
     STOP = "be stopped"  #: stopJob / deleteJob asked it to stop
     FINISH = "be finished"  #: the last step ran, or a stop was honoured, or recovery ended it
+    END_POSTS = "take its files"  #: an uploadPost job's client ended it, or it timed out
 
 
 class TriggerEvent(StrEnum):
@@ -25,6 +26,8 @@ class TriggerEvent(StrEnum):
 
 
 RUN_TRANSITIONS: dict[tuple[RunState, RunEvent], RunState] = {
+    (RunState.WAITING_CLIENT, RunEvent.END_POSTS): RunState.NEW,
+    (RunState.WAITING_CLIENT, RunEvent.STOP): RunState.STOPPING,
     (RunState.NEW, RunEvent.CLAIM): RunState.RUNNING,
     (RunState.NEW, RunEvent.STOP): RunState.STOPPING,
     (RunState.RUNNING, RunEvent.STOP): RunState.STOPPING,
@@ -88,4 +91,8 @@ def trigger_target(state: TriggerState, event: TriggerEvent) -> TriggerState:
     return _target(TRIGGER_TRANSITIONS, state, event)
 
 
-ACTIVE_RUN_STATES = frozenset({RunState.NEW, RunState.RUNNING, RunState.STOPPING})
+ACTIVE_RUN_STATES = frozenset(
+    {RunState.WAITING_CLIENT, RunState.NEW, RunState.RUNNING, RunState.STOPPING}
+)
+#: The active states getActiveJobs lists only with includeWaitingJobs.
+WAITING_RUN_STATES = frozenset({RunState.WAITING_CLIENT})

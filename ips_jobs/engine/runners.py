@@ -150,6 +150,13 @@ FAMILIES: dict[str, Family] = {
         "EndUpload",
         "Optimizing files",
     ),
+    "uploadPostJob": Family(
+        "BeginUpload",
+        "UploadSuccess",
+        "UploadError",
+        "EndUpload",
+        "Uploading files",
+    ),
     "optimizeImagesJob": Family(
         "BeginReoptimize",
         "ReoptimizeSuccess",

@@ -49,6 +49,8 @@ RETENTION_PASS_SECONDS = 60.0
 RETENTION_SPAN = 10_000
 RETENTION_READS = 20
 RETENTION_BATCH = 500
+#: How often uploadPost jobs are looked at for a client that stopped posting.
+WAIT_CHECK_SECONDS = 1.0
 
 
 class Engine:
@@ -118,6 +120,9 @@ class Engine:
         self._scheduler.add_job(self.poll, "interval", seconds=self.poll_seconds, id="poll")
         self._scheduler.add_job(
             self.heartbeat, "interval", seconds=max(0.5, self.heartbeat_timeout / 5), id="beat"
+        )
+        self._scheduler.add_job(
+            self.end_waiting, "interval", seconds=WAIT_CHECK_SECONDS, id="waiting"
         )
         if self.retention is not None:
             every = min(RETENTION_PASS_SECONDS, max(1.0, self.retention.total_seconds() / 2))
@@ -299,6 +304,27 @@ class Engine:
                 with self._steps_done:
                     self._active_steps -= 1
                     self._steps_done.notify_all()
+
+    # -- uploadPost jobs whose client went quiet -----------------------------------------
+    def end_waiting(self) -> int:
+        """uploadPost jobs not ended by their client that waited past their time take the
+        files they have (the next poll claims them); how many there were."""
+        with self._working() as allowed:
+            if not allowed:
+                return 0
+            try:
+                ended = self.store.end_waiting(self.clock.now())
+            except Exception:
+                log.exception("looking for uploadPost jobs that waited too long failed")
+                return 0
+        for run in ended:
+            log.info(
+                "run %s (%s): no post (and no endJob) from its client in time; "
+                "it uploads the files it has",
+                run.id,
+                run.name,
+            )
+        return len(ended)
 
     # -- log retention --------------------------------------------------------------------
     def retain(self) -> int:

@@ -25,7 +25,7 @@ from ips_jobs.domain.assets import (
 )
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import Run
-from ips_jobs.domain.ports import AssetRepository, JobRepository
+from ips_jobs.domain.ports import AssetRepository, JobRepository, UploadPostRepository
 from ips_jobs.engine.acting import Progress
 from ips_jobs.engine.fetch import Fetcher, FetchError
 from ips_jobs.engine.runners import Entry
@@ -69,6 +69,7 @@ class Uploader:
     fetcher: Fetcher
     clock: Clock
     companies: JobRepository
+    posts: UploadPostRepository
 
     def root(self, company_id: int) -> str:
         """The company's root folder path (`Acme/`)."""
@@ -94,6 +95,23 @@ class Uploader:
                 continue
             hint = PurePosixPath(unquote(urlsplit(source).path)).name
             progress.add(self._keep(run, folder, file_name, hint, stored))
+
+    def posted(self, run: Run, progress: Progress) -> None:
+        """uploadPost jobs (the UploadFile servlet): one row per file posted, in the order
+        the files came; their bytes are in the file store already."""
+        files = self.posts.posted_files(run.id)
+        progress.expect(len(files))
+        root = self.root(run.company_id)
+        for posted in files:
+            if progress.cancelled.is_set():
+                return
+            try:
+                folder, file_name = file_path(root, posted.path, "fileName")
+            except InvalidParameter as error:
+                progress.add(Entry(UPLOAD_ERROR, f"Unable to upload {posted.path}: {error}"))
+                continue
+            stored = Stored(posted.key, posted.size)
+            progress.add(self._keep(run, folder, file_name, file_name, stored))
 
     def directory(self, run: Run, progress: Progress) -> None:
         """uploadDirectoryJob: one row per file of `serverDir` (with its subfolders when

@@ -161,6 +161,26 @@ class EngineStore:
                 )
             ).scalar_one_or_none()
 
+    def end_waiting(self, now: datetime) -> list[Run]:
+        """uploadPost jobs that waited for their client's next post past their time: they
+        stop waiting (New: an engine takes them, with the files they have)."""
+        waited_out = and_(
+            job_runs.c.state.in_(sorted(states.run_sources(RunEvent.END_POSTS))),
+            job_runs.c.waits_until <= now,
+        )
+        with self.db.checked_read() as c:
+            if c.execute(select(job_runs.c.id).where(waited_out).limit(1)).first() is None:
+                return []
+        target = states.run_target(RunState.WAITING_CLIENT, RunEvent.END_POSTS)
+        with self.db.checked_write() as c:
+            rows = c.execute(
+                update_(job_runs)
+                .where(waited_out)
+                .values(state=target.value, waits_until=None)
+                .returning(*job_runs.c)
+            ).all()
+        return [run_from_row(r._mapping) for r in rows]
+
     # -- runs -----------------------------------------------------------------------------
     def claim(self, process_id: str, now: datetime, limit: int) -> list[Run]:
         """Takes up to `limit` unclaimed runs (new ones start; stopping ones are to be ended)."""

@@ -226,7 +226,7 @@ _ALL_RULES = select(fault_rules).order_by(fault_rules.c.id)
 _TRIM_JOURNAL = delete(journal).where(
     journal.c.id <= select(func.max(journal.c.id)).scalar_subquery() - bindparam("keep")
 )
-_ADVANCEABLE = sorted(states.ACTIVE_RUN_STATES - {RunState.STOPPING})
+_ADVANCEABLE = sorted(states.ACTIVE_RUN_STATES - {RunState.STOPPING} - states.WAITING_RUN_STATES)
 
 
 def _rule(m: Any) -> FaultRule:

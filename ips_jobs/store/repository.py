@@ -33,6 +33,7 @@ from ips_jobs.domain.jobs import (
     LogAux,
     LogCounts,
     LogDetail,
+    PostedFile,
     Run,
     RunDetails,
     RunState,
@@ -53,11 +54,14 @@ from ips_jobs.store.tables import (
     job_log_details,
     job_runs,
     memberships,
+    posted_files,
     scheduled_jobs,
     users,
 )
 
 _ACTIVE_STATES = sorted(states.ACTIVE_RUN_STATES)
+_BUSY_STATES = sorted(states.ACTIVE_RUN_STATES - states.WAITING_RUN_STATES)
+_TAKES_POSTS = sorted(states.run_sources(RunEvent.END_POSTS))
 #: How many later milliseconds a run started at once tries when its name is taken.
 _RUN_NAME_TRIES = 1000
 COUNT_COLUMNS = {
@@ -364,6 +368,48 @@ class SqlJobRepository:
             ).scalar_one()
         return Run(**{**_run_fields(run), "id": new_id})
 
+    # -- uploadPost jobs -------------------------------------------------------------------
+    def open_upload(self, run: Run, files: Sequence[PostedFile]) -> Run | None:
+        insert_ = sqlite_insert if self.db.is_sqlite else postgresql_insert
+        with self._writing() as c:
+            new_id = c.execute(
+                insert_(job_runs)
+                .values(run_values(run))
+                .on_conflict_do_nothing()
+                .returning(job_runs.c.id)
+            ).scalar_one_or_none()
+            if new_id is None:
+                return None
+            _add_posted(c, new_id, files)
+        return replace(run, id=new_id)
+
+    def add_posted(
+        self, run_id: int, files: Sequence[PostedFile], end: bool, waits_until: datetime
+    ) -> bool:
+        values: dict[str, Any] = {"waits_until": waits_until}
+        if end:
+            ended = states.run_target(RunState.WAITING_CLIENT, RunEvent.END_POSTS)
+            values.update(state=ended.value, waits_until=None)
+        with self._writing() as c:
+            waiting = c.execute(
+                update(job_runs)
+                .where(job_runs.c.id == run_id, job_runs.c.state.in_(_TAKES_POSTS))
+                .values(values)
+            )
+            if waiting.rowcount != 1:
+                return False
+            _add_posted(c, run_id, files)
+        return True
+
+    def posted_files(self, run_id: int) -> Sequence[PostedFile]:
+        with self._reading() as c:
+            rows = c.execute(
+                select(posted_files)
+                .where(posted_files.c.run_id == run_id)
+                .order_by(posted_files.c.id)
+            ).all()
+        return [PostedFile(r.path, r.file_key, r.size, r.posted_at) for r in rows]
+
     def add_log_details(self, details: Sequence[LogDetail]) -> None:
         if not details:
             return
@@ -567,12 +613,30 @@ def _run_filter(query: RunQuery) -> list[Any]:
     if query.submit_user_id is not None:
         where.append(job_runs.c.submit_user_id == query.submit_user_id)
     if query.active_only:
-        where.append(job_runs.c.state.in_(_ACTIVE_STATES))
+        active = _ACTIVE_STATES if query.include_waiting else _BUSY_STATES
+        where.append(job_runs.c.state.in_(active))
     if query.started_from is not None:
         where.append(job_runs.c.start_date >= query.started_from)
     if query.started_until is not None:
         where.append(job_runs.c.start_date <= query.started_until)
     return where
+
+
+def _add_posted(c: Connection, run_id: int, files: Sequence[PostedFile]) -> None:
+    if files:
+        c.execute(
+            insert(posted_files),
+            [
+                {
+                    "run_id": run_id,
+                    "path": f.path,
+                    "file_key": f.key,
+                    "size": f.size,
+                    "posted_at": f.posted_at,
+                }
+                for f in files
+            ],
+        )
 
 
 def _run_fields(run: Run) -> dict[str, Any]:
@@ -660,6 +724,8 @@ def run_from_row(m: Mapping[str, Any]) -> Run:
         advance_outcome=m["advance_outcome"],
         injected=m["injected"],
         paused_at=m["paused_at"],
+        client_address=m["client_address"],
+        waits_until=m["waits_until"],
     )
 
 

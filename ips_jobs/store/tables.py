@@ -157,15 +157,32 @@ job_runs = Table(
     Column("injected", JSON),
     Column("step", Integer, nullable=False, server_default="0"),
     Column("paused_at", UtcDateTime),
+    Column("client_address", String(64)),
+    Column("waits_until", UtcDateTime),
     Index("uq_job_runs_company_id_name", "company_id", "name", unique=True),
     Index("uq_job_runs_scheduled_job_id_fire_time", "scheduled_job_id", "fire_time", unique=True),
     Index("ix_job_runs_state_claimed_by", "state", "claimed_by"),
     Index("ix_job_runs_company_id_state", "company_id", "state"),
     Index("ix_job_runs_company_id_original_name", "company_id", "original_name"),
     Index("ix_job_runs_company_id_start_date", "company_id", "start_date"),
+    Index("ix_job_runs_waits_until", "waits_until"),
     # a run id is never used again, even after a reset empties the table: an engine may
     # still hold a run of that id in memory (PostgreSQL's sequence does this by itself)
     sqlite_autoincrement=True,
+)
+
+#: The files posted to an uploadPost job (UploadFile), kept in the file store until its run
+#: makes them assets.
+posted_files = Table(
+    "posted_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("job_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("file_key", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("posted_at", UtcDateTime, nullable=False),
+    Index("ix_posted_files_run_id", "run_id"),
 )
 
 engine_processes = Table(

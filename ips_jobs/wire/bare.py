@@ -35,9 +35,14 @@ def to_envelope(body: bytes) -> bytes:
     if len(params) != 1:
         found = ", ".join(etree.QName(c).localname for c in params) or "none"
         raise InvalidRequestXml(f"A <Request> holds one operation's Param, not: {found}")
+    return wrap(headers, params[0])
+
+
+def wrap(headers: list[etree._Element], param: etree._Element) -> bytes:
+    """A SOAP 1.1 envelope of these header elements and this `<op>Param`."""
     envelope = etree.Element(_ENVELOPE, nsmap={"soapenv": SOAP11_NS})
     etree.SubElement(envelope, f"{{{SOAP11_NS}}}Header").extend(headers)
-    etree.SubElement(envelope, f"{{{SOAP11_NS}}}Body").append(params[0])
+    etree.SubElement(envelope, f"{{{SOAP11_NS}}}Body").append(param)
     return etree.tostring(envelope, encoding="utf-8")
 
 

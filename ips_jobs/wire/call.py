@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import User
+from ips_jobs.domain.upload_posts import IncomingFile
 
 Data = dict[str, Any]
 #: The service that answers the operation: JobService, or AssetService for the asset and
@@ -22,13 +24,16 @@ def items(array: Data | None) -> list[Any] | None:
 @dataclass(frozen=True)
 class Call(Generic[S]):
     """One authenticated call: who, with which parameters, answered in which handle style,
-    and the request's locale (authHeader, else Accept-Language), if it had one."""
+    the request's locale (authHeader, else Accept-Language), if it had one, where it came
+    from, and the files it posted (the UploadFile servlet's)."""
 
     service: S
     caller: User
     params: Data
     style: HandleStyle
     locale: str | None = None
+    client_address: str | None = None
+    files: Sequence[IncomingFile] = ()
 
     def get(self, name: str) -> Any:
         return self.params.get(name)

@@ -18,10 +18,12 @@ from ips_jobs.domain.jobs import (
     LogDetail,
     Run,
     RunDetails,
+    RunState,
     ScheduledJob,
     TaskProgress,
     User,
 )
+from ips_jobs.domain.upload_posts import UploadStatus
 
 Data = dict[str, Any]
 
@@ -69,6 +71,49 @@ def active_job(run: Run, style: HandleStyle) -> Data:
         "lastProgressUpdate": run.last_progress_update or run.start_date,
         "taskProgressArray": {"items": [task_progress(t) for t in run.tasks]},
         run.kind: defaults.echoed(run.kind, run.detail),
+    }
+
+
+#: UploadTask/processingStatus by the job's state (IPS's value set is not known: ours).
+_PROCESSING = {
+    RunState.WAITING_CLIENT: "Waiting",
+    RunState.NEW: "Queued",
+    RunState.RUNNING: "Processing",
+    RunState.STOPPING: "Stopping",
+}
+
+
+def upload_status(status: UploadStatus, style: HandleStyle) -> Data:
+    """getUploadTaskStatus: one ClusterUploadTaskStatus holding the job's status, one task per
+    file posted, in the order they came, each as far as the job has got."""
+    run = status.run
+    ended = run.state is RunState.DONE
+    stopped = ended and (run.fatal_error or run.stop_requested_at is not None)
+    progress = 1.0 if ended else run.progress / 100
+    processing = ("Failed" if stopped else "Completed") if ended else _PROCESSING[run.state]
+    added = max((f.posted_at for f in status.files), default=run.start_date)
+    tasks = [
+        {
+            "file": posted.path,
+            "processingStatus": processing,
+            "workflowState": run.state.value,
+            "progress": progress,
+            "renditions": {},
+        }
+        for posted in status.files
+    ]
+    return {
+        "statusArray": {
+            "items": [
+                {
+                    "jobHandle": handles.run(run.company_id, run.name, run.id, style),
+                    "isJobStopped": ended or run.state is RunState.STOPPING,
+                    "lastAdded": added,
+                    "lastCompleted": run.end_date,
+                    "taskArray": {"items": tasks},
+                }
+            ]
+        }
     }
 
 

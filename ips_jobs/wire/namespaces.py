@@ -48,10 +48,16 @@ VERSION_BY_NS: Final[dict[str, str | None]] = {payload_ns(v): v for v in (None, 
 #: The operations only some versions have, with those versions: the undocumented archived-log
 #: operations of the 2021 and 2022 beta schemas (fact sheet §3, ips-versions.md §5). A stub of
 #: another version cannot call them, and IPS would answer them "Unknown operation" there.
+#: uploadPost is a SOAP operation from the 2016-01-14-beta stubs on, getUploadTaskStatus from
+#: 2017-10-29-beta on (ips-versions.md §5); the UploadFile servlet takes an uploadPostParam in
+#: any namespace.
 _ARCHIVE_VERSIONS: Final = ("2021-01-11-beta", "2021-04-26-beta", "2022-11-01-beta")
+_UPLOAD_STATUS_VERSIONS: Final = (*VERSIONS[VERSIONS.index("2017-10-29-beta") :],)
 OPERATION_VERSIONS: Final[dict[str, tuple[str, ...]]] = {
     "getArchivedJobLogDetails": _ARCHIVE_VERSIONS,
     "getAssetArchivedJobLogs": _ARCHIVE_VERSIONS,
+    "uploadPost": (*VERSIONS[VERSIONS.index("2016-01-14-beta") :],),
+    "getUploadTaskStatus": _UPLOAD_STATUS_VERSIONS,
 }
 
 

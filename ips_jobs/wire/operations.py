@@ -9,7 +9,7 @@ from typing import Any
 
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
-from ips_jobs.wire import asset_operations, mapping
+from ips_jobs.wire import asset_operations, mapping, upload_operations
 from ips_jobs.wire.call import Call, Data
 
 JobCall = Call[JobService]
@@ -39,13 +39,14 @@ def get_scheduled_jobs(call: JobCall) -> Data:
 
 
 def get_active_jobs(call: JobCall) -> Data:
-    """`includeWaitingJobs` is read (the schema has made it a boolean; anything else is 30001)
-    but not passed on: no run of ips-jobs is ever waiting (IPS's `WaitingClient`,
-    `WaitingCoordinator`), so true and false answer alike. JobService takes it once such
-    states exist."""
-    _include_waiting: bool | None = call.get("includeWaitingJobs")
+    """Jobs waiting for their client (uploadPost jobs, `WaitingClient`) only with
+    `includeWaitingJobs` true."""
     runs = call.service.active_jobs(
-        call.caller, call.get("companyHandle"), call.get("jobHandle"), call.get("originalName")
+        call.caller,
+        call.get("companyHandle"),
+        call.get("jobHandle"),
+        call.get("originalName"),
+        include_waiting=bool(call.get("includeWaitingJobs")),
     )
     return {"jobArray": {"items": [mapping.active_job(r, call.style) for r in runs]}}
 
@@ -146,4 +147,5 @@ HANDLERS: dict[str, Callable[[Call[Any]], Data]] = {
     "getCompanyInfo": get_company_info,
     "getUserInfo": get_user_info,
     **asset_operations.HANDLERS,
+    **upload_operations.HANDLERS,
 }

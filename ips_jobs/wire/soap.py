@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Protocol
@@ -18,8 +18,18 @@ from ips_jobs.domain.control import Effect, FaultRule, InjectedFault, Target
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
+from ips_jobs.domain.upload_posts import IncomingFile, UploadPosts
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, IpsJobsError
-from ips_jobs.wire import asset_operations, auth, codec, envelope, faults, schema, xml
+from ips_jobs.wire import (
+    asset_operations,
+    auth,
+    codec,
+    envelope,
+    faults,
+    schema,
+    upload_operations,
+    xml,
+)
 from ips_jobs.wire.call import Call
 from ips_jobs.wire.namespaces import VERSION_BY_NS, has_operation
 from ips_jobs.wire.operations import HANDLERS
@@ -67,15 +77,27 @@ class Dispatcher:
         faults: FaultSource | None = None,
         *,
         assets: AssetService,
+        uploads: UploadPosts,
     ) -> None:
         self.service = service
-        #: Answers the asset and folder operations; the job service answers the others and
-        #: authenticates every call.
-        self.assets = assets
+        #: The services of the asset and folder operations and of the uploadPost ones; the
+        #: job service answers the others and authenticates every call.
+        self.services: dict[str, Any] = {
+            **dict.fromkeys(asset_operations.HANDLERS, assets),
+            **dict.fromkeys(upload_operations.HANDLERS, uploads),
+        }
         self.zone = zone
         self.faults = faults
 
-    def dispatch(self, body: bytes, soap_ns: str, environ: Mapping[str, Any]) -> Outcome:
+    def dispatch(
+        self,
+        body: bytes,
+        soap_ns: str,
+        environ: Mapping[str, Any],
+        files: Sequence[IncomingFile] | None = None,
+    ) -> Outcome:
+        """One call. `files`: the files of an UploadFile post, whose uploadPostParam may be
+        in any namespace (the servlet is not a WSDL's operation)."""
         operation: str | None = None
         creds = auth.Credentials()
         try:
@@ -83,7 +105,7 @@ class Dispatcher:
             soap_ns = request.soap_ns
             creds = auth.read(request.headers, environ)
             qname = etree.QName(request.body)
-            operation = _operation(qname)
+            operation = _operation(qname, servlet=files is not None)
             namespace = qname.namespace or ""
             caller = self.service.login(creds.user, creds.password, operation)
             codec.normalize(request.body, namespace)
@@ -95,8 +117,16 @@ class Dispatcher:
                 HandleStyle.LEGACY if VERSION_BY_NS[namespace] is None else HandleStyle.VERSIONED
             )
             locale = creds.locale or auth.accept_language(environ)
-            service = self.assets if operation in asset_operations.HANDLERS else self.service
-            result = HANDLERS[operation](Call(service, caller, params, style, locale))
+            call = Call(
+                self.services.get(operation, self.service),
+                caller,
+                params,
+                style,
+                locale,
+                environ.get("REMOTE_ADDR") or None,
+                files or (),
+            )
+            result = HANDLERS[operation](call)
             payload = codec.Writer(namespace, self.zone).element(
                 f"{operation}Return", schema.return_type(operation), result
             )
@@ -168,11 +198,15 @@ def _company_id(handle: Any) -> int | None:
         return None
 
 
-def _operation(qname: etree.QName) -> str:
+def _operation(qname: etree.QName, servlet: bool = False) -> str:
     if qname.namespace not in VERSION_BY_NS:
         raise InvalidRequestXml(f"Unknown namespace '{qname.namespace}' for {qname.localname}")
     name = qname.localname
     operation = name[: -len("Param")] if name.endswith("Param") else ""
+    if servlet:
+        if operation != "uploadPost":
+            raise InvalidRequestXml(f"The uploadParams part holds an uploadPostParam, not {name}")
+        return operation
     if operation not in HANDLERS or not has_operation(qname.namespace or "", operation):
         raise InvalidRequestXml(f"Unknown operation '{name}'")
     return operation

@@ -20,6 +20,7 @@ from ips_jobs.wire.auth import Credentials
 from ips_jobs.wire.bare import BARE_PATH, from_envelope, to_envelope
 from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
 from ips_jobs.wire.soap import MAX_REASON_CHARS, Dispatcher, Outcome, clip
+from ips_jobs.wire.upload_file import UPLOAD_PATH, read_post
 
 log = logging.getLogger("ips_jobs.requests")
 
@@ -40,7 +41,7 @@ class Recorder(Protocol):
         self, body: bytes, outcome: Outcome, started: datetime, seconds: float, transport: str
     ) -> None:
         """Called after every SOAP exchange (the request journal, metrics); `transport` is
-        "SOAP 1.1", "SOAP 1.2" or "XML" (AEM's envelope-less transport)."""
+        "SOAP 1.1", "SOAP 1.2", "XML" (AEM's envelope-less transport) or "UploadFile"."""
         ...
 
 
@@ -53,9 +54,12 @@ class WsgiApp:
         body_timeout: float = 30.0,
         control: Callable[[dict[str, Any], StartResponse], Iterable[bytes]] | None = None,
         recorders: Sequence[Recorder] = (),
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
+        #: The largest UploadFile body (its files and documents together).
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
         self.body_timeout = body_timeout
         self.control = control
         self.recorders = recorders
@@ -85,6 +89,16 @@ class WsgiApp:
                 start_response,
                 "405 Method Not Allowed",
                 "POST a bare <Request> (authHeader and one operation's Param) here.\n",
+                [("Allow", "POST")],
+            )
+        if path == UPLOAD_PATH:
+            if method == "POST":
+                return self._upload_file(environ, start_response)
+            return _text(
+                start_response,
+                "405 Method Not Allowed",
+                "POST multipart/form-data here: parts auth (an authHeader document), "
+                "uploadParams (an uploadPostParam document) and the files.\n",
                 [("Allow", "POST")],
             )
         if match := _WSDL_PATH.fullmatch(path):
@@ -125,13 +139,59 @@ class WsgiApp:
                 if received is None
                 else self._dispatch(received, soap_ns, environ, bare)
             )
-        body = received or b""
+        transport = "XML" if bare else "SOAP 1.2" if soap_ns == SOAP12_NS else "SOAP 1.1"
+        return self._answer(
+            environ,
+            start_response,
+            received or b"",
+            outcome,
+            bare,
+            (started, started_at),
+            transport,
+        )
+
+    def _upload_file(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """An UploadFile post (wire/upload_file.py): answered as the bare transport is."""
+        started = time.perf_counter(), datetime.now(UTC)
+        shown = b""
+        length = _content_length(environ)
+        if length is not None and length > self.max_upload_bytes:
+            outcome = self.dispatcher.too_large(SOAP11_NS, self.max_upload_bytes)
+        else:
+            try:
+                post = read_post(environ)
+            except TimeoutError:
+                outcome = self.dispatcher.body_stalled(SOAP11_NS, self.body_timeout)
+            except IpsJobsError as error:
+                outcome = self.dispatcher.fault(error, SOAP11_NS, None, Credentials())
+            else:
+                try:
+                    shown = post.shown
+                    outcome = self.dispatcher.dispatch(
+                        post.envelope, SOAP11_NS, environ, files=post.files
+                    )
+                finally:
+                    post.close()
+        return self._answer(environ, start_response, shown, outcome, True, started, "UploadFile")
+
+    def _answer(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        body: bytes,
+        outcome: Outcome,
+        bare: bool,
+        started: tuple[float, datetime],
+        transport: str,
+    ) -> Iterable[bytes]:
+        """Logs and records the exchange, then answers it (`bare`: the payload alone)."""
         if bare and not (outcome.plain or outcome.drop):
             outcome = replace(outcome, body=from_envelope(outcome.body))
-        _log(outcome, started)
-        transport = "XML" if bare else "SOAP 1.2" if soap_ns == SOAP12_NS else "SOAP 1.1"
+        _log(outcome, started[0])
         for record in self.recorders:
-            record(body, outcome, started_at, time.perf_counter() - started, transport)
+            record(body, outcome, started[1], time.perf_counter() - started[0], transport)
         if outcome.drop:
             return _drop(environ, start_response)
         ctype = "application/soap+xml" if outcome.soap_ns == SOAP12_NS else "text/xml"
@@ -262,6 +322,7 @@ def _welcome(environ: dict[str, Any]) -> str:
         f"ips-jobs {__version__}: an emulator of the Adobe Scene7 IPS job API.\n"
         f"SOAP endpoint: {base}{SERVICE_PATH}\n"
         f"AEM transport: {base}{BARE_PATH} (a bare <Request>, no envelope)\n"
+        f"Upload files:  {base}{UPLOAD_PATH} (multipart: auth, uploadParams, files)\n"
         f"WSDL:          {base}{SERVICE_PATH}?wsdl\n"
         f"Per version:   {base}/scene7/webservice/IpsApi-<version>.wsdl "
         f"({', '.join(VERSIONS)}) and IpsApi.wsdl (also without webservice/)\n"

@@ -110,20 +110,32 @@ def active_names(call: Call, account: Account, inner: str = "") -> list[str]:
 
 
 @pytest.mark.parametrize("given", ["true", "false", "1", "0"])
-def test_include_waiting_jobs_is_read_and_changes_nothing_yet(
+def test_include_waiting_jobs_adds_the_jobs_waiting_for_their_client(
     call: Call, account: Account, server_repository: SqlJobRepository, given: str
 ) -> None:
-    """No run is ever waiting, so the active runs are the whole answer either way."""
-    assert parameters.support("getActiveJobs", "includeWaitingJobs") == parameters.NO_EFFECT
+    """An uploadPost job waiting for its client's next post is listed only on request."""
     runs = [
         seed_run(server_repository, account, "Upload", BASE_TIME, state=RunState.NEW),
         seed_run(server_repository, account, "Publish", BASE_TIME + timedelta(minutes=1)),
+        seed_run(
+            server_repository,
+            account,
+            "Posted",
+            BASE_TIME + timedelta(minutes=2),
+            state=RunState.WAITING_CLIENT,
+            kind="uploadPostJob",
+            detail={
+                "overwrite": True,
+                "readyForPublish": False,
+                "createMask": False,
+                "emailSetting": "None",
+            },
+        ),
     ]
-    without = active_names(call, account)
-    assert without == [run.name for run in runs]
-    assert active_names(call, account, f"<includeWaitingJobs>{given}</includeWaitingJobs>") == (
-        without
-    )
+    busy = [run.name for run in runs[:2]]
+    assert active_names(call, account) == busy
+    listed = active_names(call, account, f"<includeWaitingJobs>{given}</includeWaitingJobs>")
+    assert listed == ([*busy, runs[2].name] if given in ("true", "1") else busy)
 
 
 @pytest.mark.parametrize("given", ["maybe", "yes", "TRUE", ""])

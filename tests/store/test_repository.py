@@ -29,6 +29,7 @@ from ips_jobs.domain.jobs import (
     LogAux,
     LogCounts,
     LogDetail,
+    PostedFile,
     Run,
     RunState,
     ScheduledJob,
@@ -38,6 +39,7 @@ from ips_jobs.domain.jobs import (
 )
 from ips_jobs.domain.ports import LogPage, RunQuery
 from ips_jobs.errors import ApiError, NameInUse, StoreError
+from ips_jobs.store.claim import EngineStore
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 from ips_jobs.store.tables import scheduled_jobs
@@ -545,6 +547,60 @@ def test_stop_is_requested_only_on_active_runs(
     (found,) = repository.runs(RunQuery([world.acme.id], run_id=done.id))
     assert (found.state, found.stop_requested_at) == (RunState.DONE, None)
     assert repository.request_stop(999_999, first) is False
+
+
+# -- uploadPost jobs ----------------------------------------------------------------------------
+def posted(path: str, at: datetime = NOW) -> PostedFile:
+    return PostedFile(path, uuid.uuid4().hex * 2, 3, at)
+
+
+def test_an_upload_post_run_waits_takes_files_then_stops_waiting(
+    repository: SqlJobRepository, world: World, database_url: str
+) -> None:
+    waiting = make_run(
+        world.acme,
+        world.alice,
+        "posted",
+        state=RunState.WAITING_CLIENT,
+        kind="uploadPostJob",
+        client_address="10.0.0.7",
+        waits_until=NOW + timedelta(minutes=30),
+    )
+    first = posted("Acme/a.jpg")
+    opened = repository.open_upload(waiting, [first])
+    assert opened is not None and opened.id > 0
+    assert repository.open_upload(waiting, []) is None  # the company has a run of that name
+    second = posted("Acme/b.jpg", NOW + timedelta(minutes=1))
+    assert repository.add_posted(opened.id, [second], False, NOW - timedelta(seconds=1))
+    (found,) = repository.runs(RunQuery([world.acme.id], run_id=opened.id))
+    assert (found.state, found.client_address) == (RunState.WAITING_CLIENT, "10.0.0.7")
+    assert found.waits_until == NOW - timedelta(seconds=1)
+    waiting_only = RunQuery([world.acme.id], active_only=True, include_waiting=False)
+    assert repository.runs(waiting_only) == []
+
+    store = EngineStore(Database(database_url))
+    try:
+        assert [run.id for run in store.end_waiting(NOW - timedelta(minutes=1))] == []
+        (ended,) = store.end_waiting(NOW)
+    finally:
+        store.db.dispose()
+    assert (ended.id, ended.state, ended.waits_until) == (opened.id, RunState.NEW, None)
+    assert not repository.add_posted(opened.id, [posted("Acme/late.jpg")], True, NOW)
+    assert repository.posted_files(opened.id) == [first, second]
+
+
+def test_end_job_hands_a_waiting_run_to_the_engine(
+    repository: SqlJobRepository, world: World
+) -> None:
+    waiting = make_run(
+        world.acme, world.alice, "ended", state=RunState.WAITING_CLIENT, kind="uploadPostJob"
+    )
+    opened = repository.open_upload(waiting, [])
+    assert opened is not None
+    assert repository.add_posted(opened.id, [posted("Acme/c.jpg")], True, NOW)
+    (found,) = repository.runs(RunQuery([world.acme.id], run_id=opened.id))
+    assert (found.state, found.waits_until) == (RunState.NEW, None)
+    assert [f.path for f in repository.posted_files(opened.id)] == ["Acme/c.jpg"]
 
 
 # -- log details --------------------------------------------------------------------------------

@@ -67,10 +67,11 @@ def test_a_handled_operation_is_full_only_if_it_honours_every_parameter() -> Non
             assert f"`{p.name}`: {p.support}" in note, (name, p.name)
 
 
-def test_get_active_jobs_is_partial_until_waiting_states_exist() -> None:
+def test_get_active_jobs_is_full_now_that_jobs_wait() -> None:
     rows = {row.name: row for row in reference.operation_rows()}
-    assert rows["getActiveJobs"].support == reference.PARTIAL
-    assert "`includeWaitingJobs`: read, no effect" in rows["getActiveJobs"].note
+    assert rows["getActiveJobs"].support == reference.FULL
+    assert rows["uploadPost"].support == reference.PARTIAL
+    assert rows["getUploadTaskStatus"].support == reference.FULL
     assert rows["getJobLogs"].support == reference.FULL
     assert rows["getJobLogDetails"].support == reference.FULL
 
@@ -129,7 +130,7 @@ def test_a_parameter_that_is_not_honoured_says_why() -> None:
 def test_what_the_issue_settles_is_in_the_table() -> None:
     assert parameters.support("getJobLogs", "sortDirection") == parameters.HONOURED
     assert parameters.support("getJobLogDetails", "logTypeArray") == parameters.HONOURED
-    assert parameters.support("getActiveJobs", "includeWaitingJobs") == parameters.NO_EFFECT
+    assert parameters.support("getActiveJobs", "includeWaitingJobs") == parameters.HONOURED
     with pytest.raises(KeyError, match="getActiveJobs/noSuchThing"):
         parameters.support("getActiveJobs", "noSuchThing")
 
@@ -193,7 +194,7 @@ def test_endpoints_are_probed_from_the_routing() -> None:
     assert support["`POST /scene7/services/IpsApiService`"] == reference.FULL
     assert support["`GET /scene7/webservice/IpsApi.wsdl`"] == reference.FULL
     assert support["`POST /scene7/api/IpsApiService`"] == reference.FULL
-    assert support["`POST /scene7/UploadFile`"] == reference.NOT_IMPLEMENTED
+    assert support["`POST /scene7/UploadFile`"] == reference.FULL
 
 
 #: The job types that act on the asset store (the others' effects are simulated).
@@ -208,12 +209,13 @@ ACTING = {
     "reprocessAssetsJob",
     "automatedSetGenerationJob",
     "ripPdfsJob",
+    "uploadPostJob",
 }
 
 
 def test_every_job_type_appears_with_its_type_string_and_family() -> None:
     rows = {row[0]: row for row in table_rows(section(reference.parity_markdown(), "Job types"))}
-    for element, type_string in JOB_TYPES.items():
+    for element, type_string in {**JOB_TYPES, "uploadPostJob": "UploadPost"}.items():
         row = rows[f"`{element}`"]
         assert row[1] == f"`{type_string}`"
         assert row[3] == (reference.PARTIAL if element in ACTING else reference.SIMULATED)
