@@ -6,10 +6,12 @@ one, and see that another company's user sees none of it."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -205,3 +207,64 @@ def test_an_upload_is_looked_up_searched_renamed_exported_and_deleted(
     )
     assert peek.status == 200
     assert peek.payload().findall(f"{q('assetArray')}/{q('items')}") == []
+
+
+class _SlowImages(_Images):
+    """The images, each after a pause: a run's real work is still going on while it is
+    advanced by hand."""
+
+    def do_GET(self) -> None:
+        time.sleep(0.5)
+        super().do_GET()
+
+
+def test_a_manual_run_reaches_the_progress_asked_for_once_its_work_gets_there(
+    served: Server, accounts: tuple[Account, Account]
+) -> None:
+    """An advance asked for while the files are still being fetched is kept until the work
+    has done that far, not dropped."""
+    account = accounts[0]
+    call = caller(served, account)
+    company = account.company_handle
+    name = "fetched by hand"
+    control = requests.post(
+        served.base_url + "/_ips/run-controls", json={"job_name": name, "manual": True}, timeout=30
+    )
+    assert control.status_code == 201, control.text
+
+    def active() -> list[tuple[str, str]]:
+        reply = call(
+            "getActiveJobs",
+            f"<companyHandle>{company}</companyHandle><originalName>{name}</originalName>",
+        )
+        return [
+            (j.findtext(q("jobHandle")) or "", j.findtext(q("progress")) or "")
+            for j in reply.payload().findall(f"{q('jobArray')}/{q('items')}")
+        ]
+
+    with loopback_http(_SlowImages) as slow:
+        names = ("red.png", "blue.png")
+        items = "".join(
+            f"<items><sourceUrl>{slow}/{n}</sourceUrl><destPath>manual/{i}-{n}</destPath></items>"
+            for i in range(2)
+            for n in names
+        )
+        job = upload_job(slow, True).replace(
+            "<urlArray></urlArray>", f"<urlArray>{items}</urlArray>"
+        )
+        reply = call(
+            "submitJob", f"<companyHandle>{company}</companyHandle><jobName>{name}</jobName>{job}"
+        )
+        assert reply.status == 200, reply.root
+        [(handle, progress)] = wait_for(active)
+        assert progress == "0"  # four files at 0.5 s each: the first is not there yet
+        path = f"/_ips/jobs/{quote(handle, safe='')}/advance"
+        moved = requests.post(served.base_url + path, json={"progress": 50}, timeout=30)
+        assert moved.status_code == 200, moved.text
+        wait_for(lambda: active() == [(handle, "50")], timeout=30)
+        time.sleep(1.5)  # the other two files arrive meanwhile; the run stays where asked
+        assert active() == [(handle, "50")]
+        ended = requests.post(served.base_url + path, json={"outcome": "success"}, timeout=30)
+        assert ended.status_code == 200, ended.text
+        wait_for(lambda: active() == [], timeout=30)
+    assert len(by_name(call, account, *[f"{i}-{n[:-4]}" for i in range(2) for n in names])) == 4
