@@ -32,6 +32,9 @@ WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: The most of a refused body read and dropped; past it the connection is closed at once.
 DRAIN_LIMIT = 256 * 1024 * 1024
+#: Bytes per second a file-taking body must average once its first IPS_BODY_TIMEOUT is
+#: over: a client that trickles forever is cut off (408) however short its pauses.
+MIN_FILE_RATE = 32 * 1024
 #: The most of a file-taking body (UploadFile) kept in memory; the rest goes to disk.
 SPOOL_BYTES = 1024 * 1024
 #: The environ key of the callable that drops the connection without an answer.
@@ -71,9 +74,11 @@ async def read_body(
 ) -> Body:
     """The body, at most `cap + 1` bytes kept (in `sink`, else in memory), all of it arrived
     by `deadline` (time.monotonic()), or with `idle`, none of its pauses longer than the
-    deadline's distance from now; what comes past the cap is dropped up to DRAIN_LIMIT."""
+    deadline's distance from now and the whole of it no slower than MIN_FILE_RATE on
+    average after that much time; what comes past the cap is dropped up to DRAIN_LIMIT."""
     out = sink if sink is not None else io.BytesIO()
-    pause = deadline - time.monotonic()
+    started = time.monotonic()
+    pause = deadline - started
     kept = dropped = 0
 
     def body(**flags: bool) -> Body:
@@ -92,7 +97,9 @@ async def read_body(
             return Body(io.BytesIO(), gone=True)
         chunk: bytes = message.get("body", b"")
         if idle and chunk:
-            deadline = time.monotonic() + pause
+            received = kept + dropped + len(chunk)
+            ceiling = started + pause + received / MIN_FILE_RATE
+            deadline = min(time.monotonic() + pause, ceiling)
         room = cap + 1 - kept
         if room > 0:
             out.write(chunk[:room])

@@ -25,6 +25,7 @@ import requests
 from lxml import etree
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from strict import Checker
 
 from ips_jobs.domain.jobs import LogCounts, LogDetail, Run, RunState, TaskProgress
 from ips_jobs.domain.passwords import hash_password
@@ -157,6 +158,24 @@ def repository(database_url: str) -> Iterator[SqlJobRepository]:
     database = Database(database_url)
     yield SqlJobRepository(database)
     database.dispose()
+
+
+# -- the strict client ------------------------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def strict_checker() -> Iterator[Checker]:
+    """Every answer an ips-jobs server gives the tests is read as a strict stub of its version
+    reads it (tests/strict.py)."""
+    checker = Checker()
+    checker.install()
+    yield checker
+    checker.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _replays(request: pytest.FixtureRequest, strict_checker: Checker) -> Iterator[None]:
+    strict_checker.replaying = request.node.get_closest_marker("no_replay") is None
+    yield
+    strict_checker.replaying = True
 
 
 # -- a real server ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ REPO_ROOT = WSDL_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from ips_jobs.wire import versions  # noqa: E402
 from ips_jobs.wire.namespaces import (  # noqa: E402
     COMMON_NS,
     OPERATION_VERSIONS,
@@ -48,7 +49,6 @@ OPERATIONS: tuple[str, ...] = (
     "getActiveJobs",
     "getJobLogs",
     "getJobLogDetails",
-    "getAssetJobLogs",
     "stopJob",
     "pauseJob",
     "resumeJob",
@@ -207,7 +207,9 @@ def _new_schema(
 def build_schemas(
     types_src: etree._Element, common_src: etree._Element, target: Target
 ) -> list[etree._Element]:
-    """The inline schemas of one WSDL: [types, common], or one merged schema for legacy."""
+    """The inline schemas of one WSDL: [types, common], or one merged schema for legacy. The
+    types are the target version's own (ips_jobs/wire/versions.py)."""
+    types_src = versions.derive(types_src, versions.column(target.version))
     if common_src.get("targetNamespace") != COMMON_NS:
         raise GenerateError(f"{COMMON_XSD.name}: targetNamespace must be {COMMON_NS}")
     if not target.legacy:

@@ -363,7 +363,7 @@ def _check_shape(model: Any, data: Any, where: str) -> None:
     boolean, and leave out fields it does not know (a misspelt one was silently lost)."""
     if not isinstance(data, dict):
         raise InvalidParameter(where, "an object (a TOML table)")
-    if model.__type_name__ in older.shape_writers(CANONICAL_NS):
+    if model.__type_name__ in older.converters(CANONICAL_NS):
         return  # written in more than one shape; the schema checks it once written
     members = model._type_info
     for name, value in data.items():

@@ -21,6 +21,8 @@ from ips_jobs.errors import InvalidParameter, NotFound, WrongState
 
 #: The kind of an uploadPost job's runs (ActiveJob/uploadPostJob echoes its uploadParams).
 KIND = "uploadPostJob"
+#: The longest target path (destFolder and file name) a post may give.
+MAX_PATH = 1000
 #: How long IPS waits for the next post of a job not ended with endJob (job sheet §3.14).
 WAIT_SECONDS = 30 * 60
 
@@ -91,7 +93,8 @@ class UploadPosts:
             if not self.repository.add_posted(run.id, kept, post.end_job, self._deadline()):
                 raise WrongState(f"Job '{post.job_handle}' is no longer waiting for files")
             return replace(run, state=RunState.NEW if post.end_job else run.state)
-        return self._open(caller, company_id, post, self._keep(post, paths))
+        run = self._new_run(caller, company_id, post)  # checked before any file is kept
+        return self._open(run, self._keep(post, paths))
 
     def status(self, caller: User, job_handle: str | None) -> UploadStatus:
         """getUploadTaskStatus: the job of a run handle, of a company of the caller."""
@@ -106,10 +109,10 @@ class UploadPosts:
             raise NotFound("jobHandle", text)
         return UploadStatus(found[0], self.repository.posted_files(found[0].id))
 
-    def _open(self, caller: User, company_id: int, post: Post, kept: list[PostedFile]) -> Run:
+    def _new_run(self, caller: User, company_id: int, post: Post) -> Run:
         name = validation.job_name(post.job_name)
         now = self.jobs.clock.now()
-        run = Run(
+        return Run(
             id=0,
             company_id=company_id,
             scheduled_job_id=None,
@@ -129,12 +132,14 @@ class UploadPosts:
             client_address=post.client_address,
             waits_until=None if post.end_job else self._deadline(),
         )
+
+    def _open(self, run: Run, kept: list[PostedFile]) -> Run:
         opened = self.repository.open_upload(run, kept)
         if opened is None:  # a run of that name exists: named as a scheduled job's run is
-            timed = replace(run, name=run_name(name, now, self.jobs.time_zone))
+            timed = replace(run, name=run_name(run.name, run.start_date, self.jobs.time_zone))
             opened = self.repository.open_upload(timed, kept)
         if opened is None:
-            raise WrongState(f"A job named '{name}' was opened at the same moment; try again")
+            raise WrongState(f"A job named '{run.name}' was opened at the same moment; try again")
         return opened
 
     def _waiting(self, company_id: int, post: Post) -> Run:
@@ -167,6 +172,8 @@ class UploadPosts:
         may hold a whole path); checked now, so that a bad one refuses the post."""
         name = post.file_name or incoming.file_name
         path = f"{post.dest_folder or ''}/{name}" if post.dest_folder else name
+        if len(path) > MAX_PATH:
+            raise InvalidParameter("fileName", f"a target path is at most {MAX_PATH} characters")
         file_path(root, path, "fileName")
         return path
 

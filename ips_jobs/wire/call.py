@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import User
 from ips_jobs.domain.upload_posts import IncomingFile
+from ips_jobs.wire.namespaces import CANONICAL_NS
 
 Data = dict[str, Any]
 #: The service that answers the operation: JobService, or AssetService for the asset and
@@ -25,7 +26,7 @@ def items(array: Data | None) -> list[Any] | None:
 class Call(Generic[S]):
     """One authenticated call: who, with which parameters, answered in which handle style,
     the request's locale (authHeader, else Accept-Language), if it had one, where it came
-    from, and the files it posted (the UploadFile servlet's)."""
+    from, the files it posted (the UploadFile servlet's) and its payload namespace."""
 
     service: S
     caller: User
@@ -34,6 +35,7 @@ class Call(Generic[S]):
     locale: str | None = None
     client_address: str | None = None
     files: Sequence[IncomingFile] = ()
+    namespace: str = CANONICAL_NS
 
     def get(self, name: str) -> Any:
         return self.params.get(name)

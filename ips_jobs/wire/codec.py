@@ -16,8 +16,8 @@ from spyne.model.complex import ComplexModelBase
 from spyne.model.primitive import Boolean, DateTime, Double, Integer, Unicode
 
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, MissingParameter
-from ips_jobs.wire import older, schema
-from ips_jobs.wire.namespaces import CANONICAL_NS
+from ips_jobs.wire import older, schema, versions
+from ips_jobs.wire.namespaces import CANONICAL_NS, VERSION_BY_NS
 
 #: Dates whose wall time is this far inside datetime's range survive any zone conversion.
 _EARLIEST = datetime.min + timedelta(days=2)
@@ -53,6 +53,9 @@ def read(operation: str, element: etree._Element, namespace: str = CANONICAL_NS)
     taken = older.take(operation, element, namespace)
     model = schema.param_type(operation)
     _validate(schema.validator(), model, element)
+    col = versions.request_column(namespace)
+    if col in versions.EXACT_REQUEST_COLUMNS:
+        _declared(schema.param_type(operation, col), element, VERSION_BY_NS[namespace])
     data = _read(_shape(model), element)
     for piece in taken:
         if piece.name == older.VIDEO_PRESET:
@@ -74,6 +77,21 @@ def _validate(
         error = validator.error_log.filter_from_errors()[0]
         parent = _parent_model(model, element, error.path) if model is not None else None
         raise _schema_error(error.message, parent, _siblings(element, error.path))
+
+
+def _declared(model: type[ComplexModelBase], element: etree._Element, version: str | None) -> None:
+    """Refuses an element the version's own type lacks (the request is valid canonically)."""
+    members = model._type_info
+    for child in element:
+        name = etree.QName(child).localname
+        member = members.get(name)
+        if member is None:
+            raise InvalidRequestXml(
+                f"Unknown element '{name}' in {model.__type_name__}: "
+                f"{version or 'the unversioned namespace'} has no such element"
+            )
+        if issubclass(member, ComplexModelBase):
+            _declared(member, child, version)
 
 
 @dataclass(frozen=True)
@@ -266,24 +284,15 @@ class Writer:
     def __init__(self, namespace: str, zone: tzinfo) -> None:
         self.namespace = namespace
         self.zone = zone
-        #: Types written differently in this namespace (the old shapes of wire/older.py).
-        self.shapes = older.shape_writers(namespace)
+        #: Types whose stored data an old shape changes (wire/older.py).
+        self.converters = older.converters(namespace)
 
     def element(
         self, name: str, model: type[ComplexModelBase], data: Mapping[str, Any]
     ) -> etree._Element:
         root = etree.Element(f"{{{self.namespace}}}{name}", nsmap={None: self.namespace})
-        self._fill(root, model, data)
+        self.fill(root, model, data)
         return root
-
-    def _fill(
-        self, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
-    ) -> None:
-        shape = self.shapes.get(model.__type_name__)
-        if shape is None:
-            self.fill(parent, model, data)
-        else:
-            shape(self, parent, model, data)
 
     def fill(
         self, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
@@ -297,10 +306,14 @@ class Writer:
                 continue
             values = value if member.Attributes.max_occurs > 1 else (value,)
             for item in values:
-                child = etree.SubElement(parent, f"{{{self.namespace}}}{name}")
                 if issubclass(member, ComplexModelBase):
-                    self._fill(child, member, item)
+                    convert = self.converters.get(member.__type_name__)
+                    converted = item if convert is None else convert(item)
+                    if converted is not None:
+                        child = etree.SubElement(parent, f"{{{self.namespace}}}{name}")
+                        self.fill(child, member, converted)
                 else:
+                    child = etree.SubElement(parent, f"{{{self.namespace}}}{name}")
                     child.text = self.text(member, item)
 
     def text(self, member: Any, value: Any) -> str:

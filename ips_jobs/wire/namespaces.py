@@ -54,6 +54,8 @@ VERSION_BY_NS: Final[dict[str, str | None]] = {payload_ns(v): v for v in (None, 
 _ARCHIVE_VERSIONS: Final = ("2021-01-11-beta", "2021-04-26-beta", "2022-11-01-beta")
 _UPLOAD_STATUS_VERSIONS: Final = (*VERSIONS[VERSIONS.index("2017-10-29-beta") :],)
 OPERATION_VERSIONS: Final[dict[str, tuple[str, ...]]] = {
+    # every dated version: the legacy WSDL has no getAssetJobLogs (ips-versions.md §5)
+    "getAssetJobLogs": VERSIONS,
     "getArchivedJobLogDetails": _ARCHIVE_VERSIONS,
     "getAssetArchivedJobLogs": _ARCHIVE_VERSIONS,
     "uploadPost": (*VERSIONS[VERSIONS.index("2016-01-14-beta") :],),

@@ -9,16 +9,13 @@ built from those versions' real WSDLs are not refused (30003) for sending them:
 * `renameAssetParam/renameFiles` (boolean; the legacy namespace to 2010-01-31, removed in 6.0):
   accepted and dropped.
 
-And answers: the Asset and Folder elements an old namespace lacks are not written (Asset
-`fileName` before 6.0, `trashState` before 4.2, `subType` before 4.4; Folder `lastModified`
-and `childLastModified` before 2010-01-31, whose real answers are the first to have them;
-getAssociatedAssets `subAssetArray` before 2017-10-29-beta).
-
-They are stored as sent, in the job's detail, and written back in the shape sent where the
-version had it. Every other namespace sees the canonical equivalent of the old PhotoshopOptions
-and no videoEncodingPreset. Until each version gets its own schema, this is the one place that
-knows these shapes: requests are validated against the canonical schema once the old elements
-are cut out (`take`), the old elements against `SCHEMA` here.
+They are stored as sent, in the job's detail. Answers are written with each version's own
+types (wire/versions.py): an old namespace gets the old PhotoshopOptions (converted from the
+newer one when a job sent that), every other namespace the newer equivalent; the legacy one
+gets PostScriptOptions only with its three required children; videoEncodingPreset is written
+back in 2008-09-10 alone, where that version's types have it. Requests are validated against
+the canonical schema once the old elements are cut out (`take`), the old elements against
+`SCHEMA` here.
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any
 
 from lxml import etree
 from spyne.model.complex import ComplexModelBase
@@ -45,9 +42,6 @@ OLD_PHOTOSHOP_NS = frozenset(
 #: (so accepted) from 2008-01-15 to 2014-04-03; absent from the legacy namespace and from
 #: 2016-01-14-beta on (ips-versions §2.6 and §3).
 VIDEO_PRESET_NS = frozenset(payload_ns(v) for v in VERSIONS[: VERSIONS.index("2016-01-14-beta")])
-#: Where it is written back: the one version known to have it (elsewhere its presence is unknown,
-#: and an element a version lacks breaks strict clients).
-VIDEO_PRESET_ECHO_NS = frozenset({payload_ns("2008-09-10")})
 
 OLD_PHOTOSHOP_NAMES = ("maintainLayers", "layerNaming", "anchor")
 VIDEO_PRESET = "videoEncodingPreset"
@@ -61,21 +55,6 @@ def _before(version: str) -> frozenset[str]:
 
 #: Namespaces whose renameAssetParam has renameFiles (ips-asset-api.md §5.10, §9).
 RENAME_FILES_NS = _before("2011-11-04")
-#: Type -> (element, the namespaces that lack it): ips-asset-api.md §9.
-MISSING: Final[dict[str, tuple[tuple[str, frozenset[str]], ...]]] = {
-    "Asset": (
-        ("subType", _before("2009-07-31")),
-        ("fileName", _before("2011-11-04")),
-        ("trashState", _before("2008-09-10")),
-    ),
-    "Folder": (
-        ("lastModified", _before("2010-01-31")),
-        ("childLastModified", _before("2010-01-31")),
-    ),
-    "getAssociatedAssetsReturn": (("subAssetArray", _before("2017-10-29-beta")),),
-}
-#: Detail key: which element each element without a schema position followed when sent.
-AFTER = "@after"
 
 SCHEMA = f"""<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema"
     xmlns:types="{CANONICAL_NS}" targetNamespace="{CANONICAL_NS}" elementFormDefault="qualified">
@@ -108,13 +87,11 @@ def photoshop_type() -> type[ComplexModelBase]:
 
 @dataclass(frozen=True)
 class Taken:
-    """An old-shaped element cut out of a submitJobParam: which job it was in, and for an
-    element without a schema position, the element it followed (None: it came first)."""
+    """An old-shaped element cut out of a submitJobParam, and which job it was in."""
 
     kind: str
     name: str
     element: etree._Element
-    after: str | None = None
 
 
 def take(operation: str, param: etree._Element, namespace: str) -> list[Taken]:
@@ -150,9 +127,8 @@ def take(operation: str, param: etree._Element, namespace: str) -> list[Taken]:
             if len(presets) > 1:
                 raise InvalidRequestXml(f"Element '{VIDEO_PRESET}' is repeated")
             for node in presets:
-                before = next(node.itersiblings(f"{{{CANONICAL_NS}}}*", preceding=True), None)
                 _cut(node)
-                taken.append(Taken(kind, VIDEO_PRESET, node, _name(before)))
+                taken.append(Taken(kind, VIDEO_PRESET, node))
     return taken
 
 
@@ -167,10 +143,7 @@ def _drop_rename_files(param: etree._Element) -> None:
 
 def put(data: dict[str, Any], taken: Taken, value: Any) -> None:
     """Stores an old element's value in the job's detail, as sent."""
-    job = data[taken.kind]
-    job[taken.name] = value
-    if taken.name == VIDEO_PRESET:
-        job.setdefault(AFTER, {})[VIDEO_PRESET] = taken.after
+    data[taken.kind][taken.name] = value
 
 
 def _cut(node: etree._Element) -> None:
@@ -194,19 +167,6 @@ def _name(node: etree._Element | None) -> str | None:
 
 
 # -- answers ------------------------------------------------------------------------------------
-class Filler(Protocol):
-    """What codec.Writer offers a shape writer."""
-
-    namespace: str
-
-    def fill(
-        self, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
-    ) -> None: ...
-
-
-ShapeWriter = Callable[[Filler, etree._Element, type[ComplexModelBase], Mapping[str, Any]], None]
-
-
 def canonical_photoshop(data: Mapping[str, Any]) -> dict[str, Any]:
     """The newer shape of an old PhotoshopOptions (ips-versions §3): maintainLayers true is
     process MaintainLayers, false is None; layerNaming and anchor move into layerOptions."""
@@ -216,75 +176,54 @@ def canonical_photoshop(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _photoshop_as_sent(
-    writer: Filler, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
-) -> None:
-    writer.fill(parent, photoshop_type() if "maintainLayers" in data else model, data)
+def _old_photoshop(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """PhotoshopOptions in the old shape (ips-versions §2.7): maintainLayers is whether
+    process is MaintainLayers, layerNaming and anchor come from layerOptions; with no value
+    for either (no source gives IPS's defaults) the element is left out."""
+    if "maintainLayers" in data:
+        return data
+    layers = data.get("layerOptions") or {}
+    if layers.get("layerNaming") is None or layers.get("anchor") is None:
+        return None
+    return {
+        "maintainLayers": data.get("process") == "MaintainLayers",
+        "layerNaming": layers["layerNaming"],
+        "anchor": layers["anchor"],
+    }
 
 
-def _photoshop_newer(
-    writer: Filler, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
-) -> None:
-    writer.fill(parent, model, canonical_photoshop(data) if "maintainLayers" in data else data)
+def _newer_photoshop(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    return canonical_photoshop(data) if "maintainLayers" in data else data
 
 
-def _upload_directory_with_preset(
-    writer: Filler, parent: etree._Element, model: type[ComplexModelBase], data: Mapping[str, Any]
-) -> None:
-    """Writes videoEncodingPreset back right after the element it followed when sent (after
-    the nearest one written, if that one is not)."""
-    writer.fill(parent, model, data)
-    preset = data.get(VIDEO_PRESET)
-    if preset is None:
-        return
-    order = {name: i for i, name in enumerate(model._type_info)}
-    limit = order.get((data.get(AFTER) or {}).get(VIDEO_PRESET) or "", -1)
-    index = sum(1 for child in parent if order.get(_name(child) or "", len(order)) <= limit)
-    node = etree.Element(f"{{{writer.namespace}}}{VIDEO_PRESET}")
-    node.text = str(preset)
-    parent.insert(index, node)
+def _legacy_postscript(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The legacy PostScriptOptions requires resolution, colorspace and extractSearchWords:
+    without all three it is left out."""
+    needed = ("resolution", "colorspace", "extractSearchWords")
+    return data if all(data.get(name) is not None for name in needed) else None
+
+
+#: Turns a type's stored data into what a namespace writes; None: the element is left out.
+Converter = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 
 
 @functools.cache
-def shape_writers(namespace: str) -> Mapping[str, ShapeWriter]:
-    """Type name -> how to write it in `namespace`, for the types an old shape changes."""
-    writers: dict[str, ShapeWriter] = {
-        "PhotoshopOptions": (
-            _photoshop_as_sent if namespace in OLD_PHOTOSHOP_NS else _photoshop_newer
-        )
-    }
-    if namespace in VIDEO_PRESET_ECHO_NS:
-        writers["UploadDirectoryJob"] = _upload_directory_with_preset
-    for type_name, gaps in MISSING.items():
-        lacking = frozenset(name for name, spaces in gaps if namespace in spaces)
-        if lacking:
-            writers[type_name] = _without(lacking)
-    return writers
-
-
-def _without(names: frozenset[str]) -> ShapeWriter:
-    """Writes a type without the elements its namespace lacks."""
-
-    def write(
-        writer: Filler,
-        parent: etree._Element,
-        model: type[ComplexModelBase],
-        data: Mapping[str, Any],
-    ) -> None:
-        writer.fill(parent, model, {k: v for k, v in data.items() if k not in names})
-
-    return write
+def converters(namespace: str) -> Mapping[str, Converter]:
+    """Type name -> its converter in `namespace`, for the types an old shape changes."""
+    if namespace == payload_ns(None):
+        return {"PhotoshopOptions": _old_photoshop, "PostScriptOptions": _legacy_postscript}
+    if namespace in OLD_PHOTOSHOP_NS:
+        return {"PhotoshopOptions": _old_photoshop}
+    return {"PhotoshopOptions": _newer_photoshop}
 
 
 __all__ = [
-    "AFTER",
     "OLD_PHOTOSHOP_NS",
-    "VIDEO_PRESET_ECHO_NS",
     "VIDEO_PRESET_NS",
     "Taken",
     "canonical_photoshop",
+    "converters",
     "put",
-    "shape_writers",
     "take",
     "validator",
 ]

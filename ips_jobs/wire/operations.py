@@ -9,7 +9,7 @@ from typing import Any
 
 from ips_jobs.domain.jobs import JOB_TYPES
 from ips_jobs.domain.service import JobService
-from ips_jobs.wire import asset_operations, mapping, upload_operations
+from ips_jobs.wire import asset_operations, mapping, upload_operations, versions
 from ips_jobs.wire.call import Call, Data
 
 JobCall = Call[JobService]
@@ -40,13 +40,17 @@ def get_scheduled_jobs(call: JobCall) -> Data:
 
 def get_active_jobs(call: JobCall) -> Data:
     """Jobs waiting for their client (uploadPost jobs, `WaitingClient`) only with
-    `includeWaitingJobs` true."""
+    `includeWaitingJobs` true; in a version without the parameter, always (its clients
+    cannot ask, and IPS documents polling an UploadFile job with getActiveJobs)."""
+    waiting: bool | None = call.get("includeWaitingJobs")
+    if waiting is None:
+        waiting = not versions.declares(call.namespace, "getActiveJobsParam", "includeWaitingJobs")
     runs = call.service.active_jobs(
         call.caller,
         call.get("companyHandle"),
         call.get("jobHandle"),
         call.get("originalName"),
-        include_waiting=bool(call.get("includeWaitingJobs")),
+        include_waiting=waiting,
     )
     return {"jobArray": {"items": [mapping.active_job(r, call.style) for r in runs]}}
 

@@ -14,6 +14,7 @@ from spyne.model.complex import ComplexModel, ComplexModelBase
 from spyne.model.primitive import Boolean, DateTime, Double, Int, Long, Unicode
 
 from ips_jobs.resources import wsdl_folder
+from ips_jobs.wire import versions
 from ips_jobs.wire.namespaces import CANONICAL_NS
 
 PLACEHOLDER_NS = "urn:ips-types"
@@ -119,16 +120,21 @@ def _declare(name: str, members: list[tuple[str, Any]]) -> type[ComplexModelBase
 
 
 @functools.cache
-def _builder() -> _Builder:
-    return _Builder(schema_document())
+def _builder(col: str = versions.COLUMNS[-1]) -> _Builder:
+    """The models of a version column's types (wire/versions.py); the newest is canonical."""
+    if col == versions.COLUMNS[-1]:
+        return _Builder(schema_document())
+    return _Builder(versions.derive(schema_document(), col))
 
 
-def param_type(operation: str) -> type[ComplexModelBase]:
-    return _builder().element_type(f"{operation}Param")
+def param_type(operation: str, col: str = versions.COLUMNS[-1]) -> type[ComplexModelBase]:
+    """The `<op>Param` of the canonical schema, or of a version column's."""
+    return _builder(col).element_type(f"{operation}Param")
 
 
-def return_type(operation: str) -> type[ComplexModelBase]:
-    return _builder().element_type(f"{operation}Return")
+def return_type(operation: str, namespace: str = CANONICAL_NS) -> type[ComplexModelBase]:
+    """The `<op>Return` as the namespace's version has it."""
+    return _builder(versions.column_of_namespace(namespace)).element_type(f"{operation}Return")
 
 
 def named_type(name: str) -> type[ComplexModelBase]:

@@ -125,10 +125,11 @@ class Dispatcher:
                 locale,
                 environ.get("REMOTE_ADDR") or None,
                 files or (),
+                namespace,
             )
             result = HANDLERS[operation](call)
             payload = codec.Writer(namespace, self.zone).element(
-                f"{operation}Return", schema.return_type(operation), result
+                f"{operation}Return", schema.return_type(operation, namespace), result
             )
             return Outcome(200, envelope.response(soap_ns, payload), soap_ns, operation, creds.user)
         except Exception as error:  # the one place every failure becomes a fault

@@ -23,6 +23,8 @@ from ips_jobs.wire.bare import wrap
 UPLOAD_PATH = "/scene7/UploadFile"
 #: The most parts a post may have (the two documents and the files).
 MAX_PARTS = 1000
+#: The largest auth or uploadParams document: both are a few hundred bytes.
+MAX_DOCUMENT_BYTES = 1024 * 1024
 #: A part's bytes past this go to a temporary file (the body itself is spooled already).
 _SPOOL_BYTES = 256 * 1024
 _CHUNK = 64 * 1024
@@ -43,16 +45,30 @@ class ServletPost:
             part.close()
 
 
+class BadPost(Exception):
+    """A body that is no good post: the fault, and the auth part's authHeader if it had a
+    good one (its faultHttpStatusCode applies to the fault)."""
+
+    def __init__(self, error: InvalidRequestXml, headers: list[etree._Element]) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.headers = headers
+
+
 def read_post(environ: Mapping[str, Any]) -> ServletPost:
-    """The post of a request; InvalidRequestXml if its body is not one. TimeoutError when
-    the body stopped arriving."""
+    """The post of a request; BadPost if its body is not one. TimeoutError when the body
+    stopped arriving."""
     mime, options = multipart.parse_options_header(environ.get("CONTENT_TYPE", ""))
     if mime != "multipart/form-data" or not options.get("boundary"):
-        raise InvalidRequestXml(
+        error = InvalidRequestXml(
             f"POST {UPLOAD_PATH} takes multipart/form-data with a boundary (parts auth, "
             f"uploadParams and the files), not {mime or 'nothing'}"
         )
-    parts = _parts(environ, options["boundary"])
+        raise BadPost(error, [])
+    try:
+        parts = _parts(environ, options["boundary"])
+    except InvalidRequestXml as error:
+        raise BadPost(error, []) from None
     try:
         return _post(parts)
     except BaseException:
@@ -86,16 +102,20 @@ def _parts(environ: Mapping[str, Any], boundary: str) -> list[Any]:
 
 def _post(parts: list[Any]) -> ServletPost:
     fields = {p.name: p for p in parts if p.filename is None}
-    if "uploadParams" not in fields:
-        raise InvalidRequestXml(
-            "The multipart body has no part named uploadParams (an uploadPostParam document)"
-        )
-    param = _document(fields["uploadParams"], "uploadParams")
-    headers = [_document(fields["auth"], "auth")] if "auth" in fields else []
-    if headers and etree.QName(headers[0]).localname != "authHeader":
-        raise InvalidRequestXml(
-            f"The auth part holds an authHeader document, not <{etree.QName(headers[0]).localname}>"
-        )
+    headers: list[etree._Element] = []
+    try:
+        if "auth" in fields:
+            headers.append(_document(fields["auth"], "auth"))
+            if etree.QName(headers[0]).localname != "authHeader":
+                found = etree.QName(headers.pop()).localname
+                raise InvalidRequestXml(f"The auth part holds an authHeader, not <{found}>")
+        if "uploadParams" not in fields:
+            raise InvalidRequestXml(
+                "The multipart body has no part named uploadParams (an uploadPostParam document)"
+            )
+        param = _document(fields["uploadParams"], "uploadParams")
+    except InvalidRequestXml as error:
+        raise BadPost(error, headers) from None
     shown = etree.Element("Request")
     shown.extend(copy.deepcopy(e) for e in (*headers, param))
     files = [IncomingFile(p.filename, partial(_chunks, p.file)) for p in parts if p.filename]
@@ -103,6 +123,8 @@ def _post(parts: list[Any]) -> ServletPost:
 
 
 def _document(part: Any, name: str) -> etree._Element:
+    if part.size > MAX_DOCUMENT_BYTES:
+        raise InvalidRequestXml(f"The {name} part is larger than {MAX_DOCUMENT_BYTES} bytes")
     try:
         return xml.parse(part.raw.strip())
     except InvalidRequestXml as error:

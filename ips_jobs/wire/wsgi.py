@@ -16,11 +16,12 @@ from xml.sax.saxutils import quoteattr
 from ips_jobs import __version__
 from ips_jobs.asgi_bridge import ABORT_KEY
 from ips_jobs.errors import IpsJobsError
+from ips_jobs.wire import auth
 from ips_jobs.wire.auth import Credentials
 from ips_jobs.wire.bare import BARE_PATH, from_envelope, to_envelope
 from ips_jobs.wire.namespaces import SOAP11_NS, SOAP12_NS, VERSIONS
 from ips_jobs.wire.soap import MAX_REASON_CHARS, Dispatcher, Outcome, clip
-from ips_jobs.wire.upload_file import UPLOAD_PATH, read_post
+from ips_jobs.wire.upload_file import UPLOAD_PATH, BadPost, read_post
 
 log = logging.getLogger("ips_jobs.requests")
 
@@ -164,8 +165,9 @@ class WsgiApp:
                 post = read_post(environ)
             except TimeoutError:
                 outcome = self.dispatcher.body_stalled(SOAP11_NS, self.body_timeout)
-            except IpsJobsError as error:
-                outcome = self.dispatcher.fault(error, SOAP11_NS, None, Credentials())
+            except BadPost as bad:
+                creds = auth.read(bad.headers, environ)
+                outcome = self.dispatcher.fault(bad.error, SOAP11_NS, None, creds)
             else:
                 try:
                     shown = post.shown

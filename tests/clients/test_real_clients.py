@@ -30,7 +30,9 @@ HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
 JAXWS_RT = Path("/usr/share/java/jaxws-rt.jar")  # its manifest names the jars it needs
 IN_CI = bool(os.environ.get("CI"))
-WSDL_PATH = "/scene7/webservice/IpsApi-2014-04-03.wsdl"
+#: 2016-01-14-beta: the oldest version the clients' calls fit (getActiveJobs with
+#: includeWaitingJobs, JobLogDetail/dateCreated), and one whose types are known exactly.
+WSDL_PATH = "/scene7/webservice/IpsApi-2016-01-14-beta.wsdl"
 #: The clients run here, the server in UTC: a time read without its zone would be hours off.
 CLIENT_ZONE = "America/New_York"
 

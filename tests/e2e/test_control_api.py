@@ -938,6 +938,7 @@ def test_fire_runs_a_paused_daily_schedule_now(ctl: Control, soap: tuple[Account
 
 
 # -- the request journal ----------------------------------------------------------------------
+@pytest.mark.no_replay  # the journal would show the strict client's replays
 def test_journal_records_each_soap_call_with_masked_passwords(
     ctl: Control, soap: tuple[Account, Call]
 ) -> None:
@@ -973,6 +974,7 @@ def test_journal_records_each_soap_call_with_masked_passwords(
     assert "ValidLogin" in checked["response"]
 
 
+@pytest.mark.no_replay  # the journal would show the strict client's replays
 def test_journal_filters_by_operation_time_and_limit(
     ctl: Control, soap: tuple[Account, Call]
 ) -> None:
@@ -1002,6 +1004,7 @@ def test_journal_filters_by_operation_time_and_limit(
     assert ctl.journal() == []
 
 
+@pytest.mark.no_replay  # the journal would show the strict client's replays
 def test_journal_keeps_only_the_newest_entries(tmp_path: Path) -> None:
     server = start_server(
         f"sqlite:///{tmp_path / 'ips.db'}", tmp_path / "server.log", IPS_JOURNAL_SIZE="5"

@@ -31,6 +31,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from ips_jobs.store.database import Database
 from ips_jobs.store.repository import SqlJobRepository
 
+#: The metrics count every call: the strict client's replays would be counted too.
+pytestmark = pytest.mark.no_replay
+
 VIDEO = "<videoPublishJob><emailSetting>None</emailSetting></videoPublishJob>"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

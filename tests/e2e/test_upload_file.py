@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,10 +39,15 @@ from ips_jobs.wire.namespaces import COMMON_NS
 PATH = "/scene7/UploadFile"
 DOCS_NS = "http://www.scene7.com/IpsApi/xsd/2014-04-03"
 NS = "http://www.scene7.com/IpsApi/xsd/2017-10-29-beta"
-#: How long a job not ended with endJob waits here for its next post (IPS: 30 minutes).
-WAIT_SECONDS = 2
+#: How long a job not ended with endJob waits for its next post (IPS: 30 minutes): long on
+#: the module's server (a job ended within it was ended by endJob or stopJob), short on the
+#: one that shows the wait running out.
+WAIT_SECONDS = 60
+SHORT_WAIT_SECONDS = 1
 #: The largest post this server takes (IPS_MAX_FILE_BYTES).
-MAX_BYTES = 512 * 1024
+MAX_BYTES = 4 * 1024 * 1024
+#: A job that ends well within this ended because it was told to, not by the wait.
+ENDS_WITHIN = 15.0
 #: The longest pause an UploadFile body may make (IPS_BODY_TIMEOUT).
 PAUSE_SECONDS = 1.0
 
@@ -57,15 +63,15 @@ class Site:
         return {p.name for p in self.store.rglob("*") if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextmanager
+def a_site(tmp_path_factory: pytest.TempPathFactory, wait: float) -> Iterator[Site]:
     store = tmp_path_factory.mktemp("upload-file-store")
     with server_on_its_own(
         tmp_path_factory,
         "upload-file",
         IPS_ENGINE="true",
         IPS_RUN_SECONDS="0",
-        IPS_UPLOAD_WAIT=str(WAIT_SECONDS),
+        IPS_UPLOAD_WAIT=str(wait),
         IPS_MAX_FILE_BYTES=str(MAX_BYTES),
         IPS_ASSET_STORE=str(store),
         IPS_BODY_TIMEOUT=str(PAUSE_SECONDS),
@@ -74,6 +80,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         account = make_account(SqlJobRepository(database))
         database.dispose()
         yield Site(server, account, store)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with a_site(tmp_path_factory, WAIT_SECONDS) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def quick_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server whose uploadPost jobs wait SHORT_WAIT_SECONDS for their next post."""
+    with a_site(tmp_path_factory, SHORT_WAIT_SECONDS) as made:
+        yield made
 
 
 def jpeg(color: str, size: tuple[int, int] = (40, 30)) -> bytes:
@@ -165,8 +184,9 @@ def active(site: Site, handle: str, waiting: bool) -> list[str]:
     return [str(s.text) for s in reply.payload().iter(f"{{{NS}}}state")]
 
 
-def log_rows(site: Site, handle: str) -> list[tuple[str, str]]:
-    """(logType, assetName) of the job's detail rows, once the job has ended."""
+def log_rows(site: Site, handle: str, within: float = ENDS_WITHIN) -> list[tuple[str, str]]:
+    """(logType, assetName) of the job's detail rows, once the job has ended (within
+    `within` seconds)."""
 
     def ended() -> list[tuple[str, str]] | None:
         reply = soap(
@@ -184,7 +204,7 @@ def log_rows(site: Site, handle: str) -> list[tuple[str, str]]:
             for row in row
         ]
 
-    return wait_for(ended, timeout=20)
+    return wait_for(ended, timeout=within)
 
 
 def assets_named(site: Site, *names: str) -> list[tuple[str, str]]:
@@ -207,10 +227,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def test_the_documented_post_waits_for_more_then_uploads_its_files(site: Site) -> None:
+def test_the_documented_post_waits_for_more_then_uploads_its_files(quick_site: Site) -> None:
     """The docs' example: a jobName, no endJob, files whose filename holds the whole path
     (root first, with a `//`). The job waits for the next post (WaitingClient, listed only
     with includeWaitingJobs), then, the wait over, makes its files assets."""
+    site = quick_site
     job, folder = unique("uploadFileServlet"), unique("UploadFileServlet")
     root = site.account.company_name.replace(" ", "")
     answer = upload(
@@ -270,7 +291,7 @@ def test_follow_up_posts_add_files_and_end_job_ends_the_job(site: Site) -> None:
         ),
     )
     assert second.job_handle == handle
-    rows = log_rows(site, handle)  # well before the 2 s wait would have ended it
+    rows = log_rows(site, handle)  # long before the wait would have ended it
     assert [r for r in rows if r[0] == "UploadSuccess"] == [
         ("UploadSuccess", f"{job}-a"),
         ("UploadSuccess", f"{job}-b"),
@@ -328,7 +349,15 @@ def test_a_follow_up_post_from_another_address_is_refused(site: Site) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    ["bad password", "no auth part", "other company", "both jobName and jobHandle", "bad path"],
+    [
+        "bad password",
+        "no auth part",
+        "other company",
+        "both jobName and jobHandle",
+        "bad path",
+        "path too long",
+        "bad job name",
+    ],
 )
 def test_a_refused_post_keeps_nothing(site: Site, case: str) -> None:
     job = unique("refused")
@@ -346,6 +375,10 @@ def test_a_refused_post_keeps_nothing(site: Site, case: str) -> None:
         job_element += f"<jobHandle>j|{account.company_id}||x|1</jobHandle>"
     elif case == "bad path":
         extra.append("<destFolder>../..</destFolder>")
+    elif case == "path too long":
+        extra.append(f"<destFolder>{'/' * 1100}a</destFolder>")
+    elif case == "bad job name":
+        job_element = f"<jobName>{job}|x</jobName>"
     before = site.stored()
     params = upload_params(account, job_element, *extra)
     answer = upload(site, parts(auth_part, params, (f"{job}.jpg", jpeg("red", (64, 64)))))
@@ -356,11 +389,34 @@ def test_a_refused_post_keeps_nothing(site: Site, case: str) -> None:
         "other company": ("authorizationFault", 20006),
         "both jobName and jobHandle": ("ipsApiFault", 30001),
         "bad path": ("ipsApiFault", 30001),
+        "path too long": ("ipsApiFault", 30001),
+        "bad job name": ("ipsApiFault", 30001),
     }[case]
     assert (element, code) == expected
     assert answer.status == (500 if case == "no auth part" else 200)
     assert site.stored() == before
-    assert assets_named(site, job) == []
+    assert opened(site, job) == []
+
+
+def opened(site: Site, job: str) -> list[str]:
+    """The handles of the runs of that name, waiting ones and ended ones."""
+    reply = soap(
+        site,
+        "getJobLogs",
+        f"<companyHandle>{site.account.company_handle}</companyHandle>",
+    )
+    logs = [
+        str(item.findtext(f"{{{NS}}}jobHandle"))
+        for item in reply.payload().iter(f"{{{NS}}}items")
+        if (item.findtext(f"{{{NS}}}originalJobName") or "").startswith(job)
+    ]
+    waiting = soap(
+        site,
+        "getActiveJobs",
+        f"<companyHandle>{site.account.company_handle}</companyHandle>"
+        f"<originalName>{job}</originalName><includeWaitingJobs>true</includeWaitingJobs>",
+    )
+    return logs + [str(j.text) for j in waiting.payload().iter(f"{{{NS}}}jobHandle")]
 
 
 def multipart_body(*chunks: bytes, boundary: str = "XyZ") -> bytes:
@@ -386,6 +442,7 @@ def field(
         "entity in uploadParams",
         "another operation",
         "auth part not an authHeader",
+        "uploadParams over 1 MiB",
     ],
 )
 def test_a_bad_body_gets_an_ips_fault_and_keeps_nothing(site: Site, case: str) -> None:
@@ -419,6 +476,11 @@ def test_a_bad_body_gets_an_ips_fault_and_keeps_nothing(site: Site, case: str) -
         "auth part not an authHeader": multipart_body(
             field("auth", "<nothing/>"), field("uploadParams", good_params), image
         ),
+        "uploadParams over 1 MiB": multipart_body(
+            field("auth", good_auth),
+            field("uploadParams", good_params.replace("</jobName>", "</jobName>" + " " * 2**20)),
+            image,
+        ),
     }[case]
     if case == "not multipart":
         content_type = "text/xml"
@@ -428,8 +490,9 @@ def test_a_bad_body_gets_an_ips_fault_and_keeps_nothing(site: Site, case: str) -
     reply = requests.post(
         site.server.base_url + PATH, data=body, headers={"Content-Type": content_type}, timeout=30
     )
-    # a fault found once the auth part was read takes its faultHttpStatusCode (200)
-    assert reply.status_code == (200 if case == "another operation" else 500)
+    # a fault found once a good auth part was read takes its faultHttpStatusCode (200)
+    unread = ("not multipart", "no boundary", "cut short", "auth part not an authHeader")
+    assert reply.status_code == (500 if case in unread else 200)
     root = etree.fromstring(reply.content)
     assert Answer(reply.status_code, root).fault()[:2] == ("ipsApiFault", 30003)
     assert site.stored() == before
@@ -451,9 +514,9 @@ def test_a_post_over_the_limit_is_refused_and_keeps_nothing(site: Site) -> None:
     assert site.stored() == before
 
 
-def test_soap_upload_post_opens_a_job_that_stop_job_ends(site: Site) -> None:
-    """uploadPost as a SOAP operation (beta namespaces): it carries no files; the job waits,
-    getActiveJobs shows it with its uploadPostJob, and stopJob ends it with nothing done."""
+def test_soap_upload_post_opens_a_job_that_the_servlet_fills(site: Site) -> None:
+    """uploadPost as a SOAP operation (beta namespaces) carries no files: it opens a job,
+    which getActiveJobs shows with its uploadPostJob, and an UploadFile post fills and ends."""
     job = unique("soap")
     reply = soap(
         site,
@@ -474,14 +537,56 @@ def test_soap_upload_post_opens_a_job_that_stop_job_ends(site: Site) -> None:
     assert mine[0].findtext(f"{{{NS}}}state") == "WaitingClient"
     assert mine[0].findtext(f"{{{NS}}}type") == "UploadPost"
     assert mine[0].findtext(f"{{{NS}}}uploadPostJob/{{{NS}}}overwrite") == "false"
+    filled = upload(
+        site,
+        parts(
+            auth(site.account),
+            upload_params(site.account, f"<jobHandle>{handle}</jobHandle><endJob>true</endJob>"),
+            (f"{job}.jpg", jpeg("teal")),
+        ),
+    )
+    assert filled.job_handle == handle
+    assert ("UploadSuccess", job) in log_rows(site, handle)
+
+
+def test_stop_job_ends_a_waiting_job_with_nothing_uploaded(site: Site) -> None:
+    job = unique("stopped")
+    handle = upload(
+        site,
+        parts(
+            auth(site.account),
+            upload_params(site.account, f"<jobName>{job}</jobName>"),
+            (f"{job}.jpg", jpeg("navy")),
+        ),
+    ).job_handle
+    assert active(site, handle, waiting=True) == ["WaitingClient"]
     stopped = soap(
         site,
         "stopJob",
-        f"<companyHandle>{site.account.company_handle}</companyHandle><jobHandle>{handle}</jobHandle>",
+        f"<companyHandle>{site.account.company_handle}</companyHandle>"
+        f"<jobHandle>{handle}</jobHandle>",
     )
     assert stopped.status == 200
-    rows = log_rows(site, handle)
-    assert not [r for r in rows if r[0] == "UploadSuccess"]
+    rows = log_rows(site, handle)  # long before the wait would have ended it
+    assert [r for r in rows if r[0] == "UploadSuccess"] == []
+    assert assets_named(site, job) == []
+
+
+def test_old_namespaces_list_waiting_jobs_they_cannot_ask_for(site: Site) -> None:
+    """getActiveJobs of a version without includeWaitingJobs (2014-04-03, the docs' UploadFile
+    example's) lists the job its client is filling: IPS documents polling it there."""
+    job = unique("polled")
+    handle = upload(
+        site, parts(auth(site.account), upload_params(site.account, f"<jobName>{job}</jobName>"))
+    ).job_handle
+    reply = caller(site.server, site.account)(
+        "getActiveJobs",
+        f"<companyHandle>{site.account.company_handle}</companyHandle>"
+        f"<jobHandle>{handle}</jobHandle>",
+        DOCS_NS,
+    )
+    assert [s.text for s in reply.payload().iter(f"{{{DOCS_NS}}}state")] == ["WaitingClient"]
+    assert active(site, handle, waiting=False) == []  # 2017-10-29-beta has the flag
 
 
 def test_upload_post_is_not_an_operation_of_older_namespaces(site: Site) -> None:
@@ -553,22 +658,34 @@ def send_slowly(
     size = -(-len(body) // pieces)
     with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
         sock.sendall(head.encode() + b"\r\n")
-        for index in range(stop_after):
-            time.sleep(pause)
-            sock.sendall(body[index * size : (index + 1) * size])
+        try:
+            for index in range(stop_after):
+                time.sleep(pause)
+                sock.sendall(body[index * size : (index + 1) * size])
+        except OSError:  # the server answered and closed before the body was all sent
+            pass
         response = http.client.HTTPResponse(sock)
         response.begin()
         return response.status, etree.fromstring(response.read())
 
 
+def noise_jpeg() -> bytes:
+    """An image of about 200 kB (noise does not compress)."""
+    out = io.BytesIO()
+    Image.effect_noise((400, 400), 90).convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
 def test_a_slow_upload_may_take_longer_than_the_body_timeout(site: Site) -> None:
     """A large file on a slow line: the body takes 2.4 s, more than IPS_BODY_TIMEOUT (1 s),
-    but never pauses for that long."""
+    but never pauses for that long and comes faster than MIN_FILE_RATE on average."""
     job = unique("slow")
+    image = noise_jpeg()
+    assert len(image) > 120_000  # past 1 s + 120 kB / 32 kB/s = 4.7 s, well after 2.4 s
     files = parts(
         auth(site.account),
         upload_params(site.account, f"<jobName>{job}</jobName>", "<endJob>true</endJob>"),
-        (f"{job}.jpg", jpeg("purple")),
+        (f"{job}.jpg", image),
     )
     status, root = send_slowly(site, files, pieces=6, pause=0.4, stop_after=6)
     assert status == 200
@@ -585,5 +702,22 @@ def test_an_upload_that_stops_arriving_gets_a_timeout_and_keeps_nothing(site: Si
     )
     status, root = send_slowly(site, files, pieces=4, pause=0.1, stop_after=2)
     assert status == 408
+    assert Answer(status, root).fault()[:2] == ("ipsApiFault", 30003)
+    assert site.stored() == before
+
+
+def test_an_upload_that_trickles_on_is_cut_off(site: Site) -> None:
+    """Never a pause as long as IPS_BODY_TIMEOUT, but far slower than MIN_FILE_RATE: cut off
+    soon after IPS_BODY_TIMEOUT, not kept for as long as the client goes on."""
+    before = site.stored()
+    files = parts(
+        auth(site.account),
+        upload_params(site.account, f"<jobName>{unique('trickle')}</jobName>"),
+        ("trickle.jpg", jpeg("gray")),
+    )
+    started = time.monotonic()
+    status, root = send_slowly(site, files, pieces=40, pause=0.3, stop_after=40)
+    assert status == 408
+    assert time.monotonic() - started < 6  # the whole trickle would take 12 s
     assert Answer(status, root).fault()[:2] == ("ipsApiFault", 30003)
     assert site.stored() == before

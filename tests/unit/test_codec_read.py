@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from lxml import etree
 
-from ips_jobs.errors import InvalidParameter
+from ips_jobs.errors import InvalidParameter, InvalidRequestXml
 from ips_jobs.wire import codec
-from ips_jobs.wire.namespaces import CANONICAL_NS
+from ips_jobs.wire.namespaces import CANONICAL_NS, payload_ns
 
 
 def read(operation: str, inner: str) -> dict:
@@ -92,3 +92,52 @@ def test_dates_python_cannot_hold_are_refused_naming_the_field(text: str) -> Non
         read("getJobLogs", f"<endDate>{text}</endDate>")
     assert caught.value.field == "endDate"
     assert "outside the supported dates" in caught.value.message
+
+
+def read_in(version: str | None, operation: str, inner: str) -> dict:
+    """A payload as a client of `version` sends it (its namespace), moved to the canonical
+    one as the dispatcher does."""
+    namespace = payload_ns(version)
+    element = etree.fromstring(f'<{operation}Param xmlns="{namespace}">{inner}</{operation}Param>')
+    codec.normalize(element, namespace)
+    return codec.read(operation, element, namespace)
+
+
+WAITING = "<companyHandle>c|1</companyHandle><includeWaitingJobs>true</includeWaitingJobs>"
+SMART_CROP = (
+    "<companyHandle>c|1</companyHandle><jobName>up</jobName><uploadUrlsJob><urlArray/>"
+    "<overwrite>true</overwrite><readyForPublish>true</readyForPublish>"
+    "<createMask>false</createMask><emailSetting>None</emailSetting>"
+    "<preserveSmartCrop>true</preserveSmartCrop></uploadUrlsJob>"
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "operation", "inner", "unknown"),
+    [
+        (None, "getActiveJobs", WAITING, "includeWaitingJobs"),
+        ("2016-01-14-beta", "submitJob", SMART_CROP, "preserveSmartCrop"),
+        ("2017-10-29-beta", "submitJob", SMART_CROP, "preserveSmartCrop"),
+    ],
+)
+def test_an_element_an_exactly_known_version_lacks_is_refused_there(
+    version: str | None, operation: str, inner: str, unknown: str
+) -> None:
+    """As IPS's Axis2 parser of that version refuses it: 30003 naming the element."""
+    with pytest.raises(InvalidRequestXml, match=f"Unknown element '{unknown}'"):
+        read_in(version, operation, inner)
+
+
+@pytest.mark.parametrize(
+    ("version", "operation", "inner"),
+    [
+        ("2008-01-15", "getActiveJobs", WAITING),  # unknown there: accepted
+        ("2014-04-03", "submitJob", SMART_CROP),  # derived: accepted
+        ("2021-01-11-beta", "submitJob", SMART_CROP),  # requests as 2021-04-26-beta
+        ("2022-11-01-beta", "submitJob", SMART_CROP),
+    ],
+)
+def test_versions_known_less_exactly_take_every_newer_element(
+    version: str, operation: str, inner: str
+) -> None:
+    assert read_in(version, operation, inner)["companyHandle"] == "c|1"
