@@ -17,7 +17,7 @@ from spyne.model.primitive import Boolean, DateTime, Double, Integer, Unicode
 
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml, MissingParameter
 from ips_jobs.wire import older, schema, versions
-from ips_jobs.wire.namespaces import CANONICAL_NS, VERSION_BY_NS
+from ips_jobs.wire.namespaces import CANONICAL_NS, VERSION_BY_NS, has_operation
 
 #: Dates whose wall time is this far inside datetime's range survive any zone conversion.
 _EARLIEST = datetime.min + timedelta(days=2)
@@ -54,13 +54,20 @@ def read(operation: str, element: etree._Element, namespace: str = CANONICAL_NS)
     model = schema.param_type(operation)
     _validate(schema.validator(), model, element)
     col = versions.request_column(namespace)
-    if col in versions.EXACT_REQUEST_COLUMNS:
+    # an operation a version does not have (the UploadFile servlet's uploadPost) has no types
+    # of that version to hold a request to
+    if col in versions.EXACT_REQUEST_COLUMNS and has_operation(namespace, operation):
         _declared(schema.param_type(operation, col), element, VERSION_BY_NS[namespace])
     data = _read(_shape(model), element)
     for piece in taken:
         if piece.name == older.VIDEO_PRESET:
             _validate(older.validator(), None, piece.element)
             value: Any = piece.element.text or ""
+        elif piece.name in older.PHOTOSHOP_FLAGS:
+            text = (piece.element.text or "").strip()
+            if text not in ("true", "false", "1", "0"):
+                raise InvalidParameter(piece.name, f"'{text}' is not a valid boolean")
+            value = _boolean(text, piece.name)
         else:
             piece_model = older.photoshop_type()
             _validate(older.validator(), piece_model, piece.element)

@@ -216,6 +216,9 @@ def user(found: User, style: HandleStyle) -> Data:
         "isIpsAdmin": found.role == "IpsAdmin",
         "defaultRole": found.role,
         "role": found.role,
+        # no password here expires: the far-off instant companies expire at (the old User
+        # types require the element)
+        "passwordExpires": COMPANY_EXPIRES,
     }
 
 

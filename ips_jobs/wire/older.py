@@ -11,8 +11,8 @@ built from those versions' real WSDLs are not refused (30003) for sending them:
 
 They are stored as sent, in the job's detail. Answers are written with each version's own
 types (wire/versions.py): an old namespace gets the old PhotoshopOptions (converted from the
-newer one when a job sent that), every other namespace the newer equivalent; the legacy one
-gets PostScriptOptions only with its three required children; videoEncodingPreset is written
+newer one when a job sent that), every other namespace the newer equivalent; the old ones
+get PostScriptOptions only with its three required children; videoEncodingPreset is written
 back in 2008-09-10 alone, where that version's types have it. Requests are validated against
 the canonical schema once the old elements are cut out (`take`), the old elements against
 `SCHEMA` here.
@@ -43,6 +43,17 @@ OLD_PHOTOSHOP_NS = frozenset(
 #: 2016-01-14-beta on (ips-versions §2.6 and §3).
 VIDEO_PRESET_NS = frozenset(payload_ns(v) for v in VERSIONS[: VERSIONS.index("2016-01-14-beta")])
 
+#: The Photoshop processing flags 4.0 added (`createTemplate`, `extendLayers`, `extractText`;
+#: their parent and place are not documented): taken in the old photoshopOptions or directly
+#: in the job, in 2008-01-15 to 2009-07-31 (ips-versions §3), as layerOptions' flags.
+PHOTOSHOP_FLAGS = ("createTemplate", "extendLayers", "extractText")
+PHOTOSHOP_FLAG_NS = OLD_PHOTOSHOP_NS - {payload_ns(None)}
+#: uploadDirectoryJob's xmpTemplateId and xmpTemplateOverride, in a 4.5 beta WSDL only (which
+#: namespace is not documented; the betas up to 2013-08-29-beta): taken and ignored.
+XMP_TEMPLATE = ("xmpTemplateId", "xmpTemplateOverride")
+XMP_TEMPLATE_NS = frozenset(
+    payload_ns(v) for v in VERSIONS[VERSIONS.index("2008-01-15") : VERSIONS.index("2014-04-03")]
+)
 OLD_PHOTOSHOP_NAMES = ("maintainLayers", "layerNaming", "anchor")
 VIDEO_PRESET = "videoEncodingPreset"
 RENAME_FILES = "renameFiles"
@@ -108,8 +119,16 @@ def take(operation: str, param: etree._Element, namespace: str) -> list[Taken]:
     taken: list[Taken] = []
     for job in list(param.iterchildren(f"{{{CANONICAL_NS}}}*")):
         kind = etree.QName(job).localname
+        if namespace in PHOTOSHOP_FLAG_NS:
+            taken.extend(_flags(kind, job))
+        if kind == "uploadDirectoryJob" and namespace in XMP_TEMPLATE_NS:
+            for name in XMP_TEMPLATE:
+                for node in list(job.iterchildren(f"{{{CANONICAL_NS}}}{name}")):
+                    _cut(node)
         if namespace in OLD_PHOTOSHOP_NS:
             for node in list(job.iterchildren(f"{{{CANONICAL_NS}}}photoshopOptions")):
+                if namespace in PHOTOSHOP_FLAG_NS:
+                    taken.extend(_flags(kind, node))
                 names = [_name(child) for child in node if isinstance(child.tag, str)]
                 if any(name in OLD_PHOTOSHOP_NAMES for name in names):
                     other = next((n for n in names if n not in OLD_PHOTOSHOP_NAMES), None)
@@ -132,6 +151,16 @@ def take(operation: str, param: etree._Element, namespace: str) -> list[Taken]:
     return taken
 
 
+def _flags(kind: str, parent: etree._Element) -> list[Taken]:
+    """Cuts the Photoshop flags out of a job or its old photoshopOptions."""
+    found = []
+    for name in PHOTOSHOP_FLAGS:
+        for node in list(parent.iterchildren(f"{{{CANONICAL_NS}}}{name}")):
+            _cut(node)
+            found.append(Taken(kind, name, node))
+    return found
+
+
 def _drop_rename_files(param: etree._Element) -> None:
     """renameFiles, which 6.0 removed, is read as a boolean and dropped: a file is always
     renamed with its asset."""
@@ -142,8 +171,20 @@ def _drop_rename_files(param: etree._Element) -> None:
 
 
 def put(data: dict[str, Any], taken: Taken, value: Any) -> None:
-    """Stores an old element's value in the job's detail, as sent."""
-    data[taken.kind][taken.name] = value
+    """Stores an old element's value in the job's detail, as sent; a Photoshop flag goes
+    into the job's photoshopOptions (beside the old shape's members, or in layerOptions)."""
+    job = data[taken.kind]
+    if taken.name in PHOTOSHOP_FLAGS:
+        options = job.setdefault("photoshopOptions", {})
+        if "maintainLayers" in options:
+            options[taken.name] = value
+        else:
+            options.setdefault("layerOptions", {})[taken.name] = value
+    elif taken.name == "photoshopOptions":
+        flags = (job.get("photoshopOptions") or {}).get("layerOptions") or {}
+        job["photoshopOptions"] = {**value, **flags}
+    else:
+        job[taken.name] = value
 
 
 def _cut(node: etree._Element) -> None:
@@ -170,9 +211,10 @@ def _name(node: etree._Element | None) -> str | None:
 def canonical_photoshop(data: Mapping[str, Any]) -> dict[str, Any]:
     """The newer shape of an old PhotoshopOptions (ips-versions §3): maintainLayers true is
     process MaintainLayers, false is None; layerNaming and anchor move into layerOptions."""
+    layers = {name: data.get(name) for name in ("layerNaming", "anchor", *PHOTOSHOP_FLAGS)}
     return {
         "process": "MaintainLayers" if data.get("maintainLayers") else "None",
-        "layerOptions": {"layerNaming": data.get("layerNaming"), "anchor": data.get("anchor")},
+        "layerOptions": {name: value for name, value in layers.items() if value is not None},
     }
 
 
@@ -196,8 +238,8 @@ def _newer_photoshop(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return canonical_photoshop(data) if "maintainLayers" in data else data
 
 
-def _legacy_postscript(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The legacy PostScriptOptions requires resolution, colorspace and extractSearchWords:
+def _old_postscript(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """PostScriptOptions up to 4.4 requires resolution, colorspace and extractSearchWords:
     without all three it is left out."""
     needed = ("resolution", "colorspace", "extractSearchWords")
     return data if all(data.get(name) is not None for name in needed) else None
@@ -210,10 +252,8 @@ Converter = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 @functools.cache
 def converters(namespace: str) -> Mapping[str, Converter]:
     """Type name -> its converter in `namespace`, for the types an old shape changes."""
-    if namespace == payload_ns(None):
-        return {"PhotoshopOptions": _old_photoshop, "PostScriptOptions": _legacy_postscript}
-    if namespace in OLD_PHOTOSHOP_NS:
-        return {"PhotoshopOptions": _old_photoshop}
+    if namespace in OLD_PHOTOSHOP_NS:  # up to 4.4, PostScriptOptions required three children
+        return {"PhotoshopOptions": _old_photoshop, "PostScriptOptions": _old_postscript}
     return {"PhotoshopOptions": _newer_photoshop}
 
 

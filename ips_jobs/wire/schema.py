@@ -76,6 +76,13 @@ class _Builder:
         #: Named types being built -> the copies made of them so far.
         self.pending: dict[str, list[type[ComplexModelBase]]] = {}
 
+    def build_all(self) -> None:
+        for name in self.named:
+            self.named_type(name)
+        for name, element in self.elements.items():
+            if element.find(f"{{{XSD}}}complexType") is not None:
+                self.element_type(name)
+
     def named_type(self, name: str) -> type[ComplexModelBase]:
         if name not in self.built:
             model = self.built[name] = _declare(name, [])
@@ -119,12 +126,24 @@ def _declare(name: str, members: list[tuple[str, Any]]) -> type[ComplexModelBase
     return type(name, (ComplexModel,), namespace)
 
 
-@functools.cache
+_builders: dict[str, _Builder] = {}
+_building = threading.Lock()
+
+
 def _builder(col: str = versions.COLUMNS[-1]) -> _Builder:
-    """The models of a version column's types (wire/versions.py); the newest is canonical."""
-    if col == versions.COLUMNS[-1]:
-        return _Builder(schema_document())
-    return _Builder(versions.derive(schema_document(), col))
+    """The models of a version column's types (wire/versions.py; the newest is canonical),
+    every one built before any is handed out: a model another thread is still filling in
+    would write an answer with its members missing."""
+    found = _builders.get(col)
+    if found is None:
+        with _building:
+            found = _builders.get(col)
+            if found is None:
+                doc = schema_document()
+                found = _Builder(doc if col == versions.COLUMNS[-1] else versions.derive(doc, col))
+                found.build_all()
+                _builders[col] = found
+    return found
 
 
 def param_type(operation: str, col: str = versions.COLUMNS[-1]) -> type[ComplexModelBase]:

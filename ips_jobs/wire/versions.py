@@ -23,9 +23,13 @@ from ips_jobs.wire.namespaces import VERSION_BY_NS, VERSIONS
 XSD: Final = "http://www.w3.org/2001/XMLSchema"
 
 #: The sheet's columns, oldest first: L the unversioned namespace, 6x the 6.0 to 6.6
-#: namespaces (2011-11-04 to 2013-08-29-beta), 14 2014-04-03 (6.x but for what its one
-#: example shows).
-COLUMNS: Final = ("L", "08a", "08b", "09", "10", "6x", "14", "16", "17", "21", "22")
+#: namespaces (2012-02-14 to 2013-08-29-beta), 11 the 6.0 development namespaces 2011-11-04
+#: and 2011-11-04-beta (6x but for exportJob, which the sheet marks unknown there), 14
+#: 2014-04-03 (6.x but for what its one example shows).
+COLUMNS: Final = ("L", "08a", "08b", "09", "10", "11", "6x", "14", "16", "17", "21", "22")
+#: Column 11 ranks with 6x: it has what 6x has but for the types listed here.
+_RANK: Final = {col: COLUMNS.index("6x") if col == "11" else COLUMNS.index(col) for col in COLUMNS}
+_LACKS_TYPES: Final[dict[str, frozenset[str]]] = {"11": frozenset({"ExportJob"})}
 #: The column each version is answered with: 2021-01-11-beta (no public schema) with 17, as
 #: every element 21 adds is optional; 2023-01-15 with 22, the newest known.
 _COLUMN_OF: Final[dict[str | None, str]] = {
@@ -34,7 +38,9 @@ _COLUMN_OF: Final[dict[str | None, str]] = {
     "2008-09-10": "08b",
     "2009-07-31": "09",
     "2010-01-31": "10",
-    **dict.fromkeys(VERSIONS[VERSIONS.index("2011-11-04") : VERSIONS.index("2014-04-03")], "6x"),
+    "2011-11-04": "11",
+    "2011-11-04-beta": "11",
+    **dict.fromkeys(VERSIONS[VERSIONS.index("2012-02-14") : VERSIONS.index("2014-04-03")], "6x"),
     "2014-04-03": "14",
     "2016-01-14-beta": "16",
     "2017-10-29-beta": "17",
@@ -83,7 +89,7 @@ TYPE_SINCE: Final[dict[str, str]] = {
     "AvsEncodingArray": "17",
     "MetadataOptions": "21",
     "VideoSmartCropAspectRatio": "21",
-    "VideoSmartCropAspectRatioArray": "21",
+    "VideoSmartCropArray": "21",
     "AudioCaptionsMetadata": "22",
 }
 
@@ -123,15 +129,20 @@ _OPTION_BLOCK: Final[dict[str, str]] = {
     "sourceVideoAssetHandle": "22",
     "audioCaptionsMetadata": "22",
 }
-#: ActiveJob and ScheduledJob (§2.2, with the §2.9 decisions for taskProgressArray and
-#: triggerTime).
+#: The types sharing the option block.
+OPTION_BLOCK_TYPES: Final = (
+    "UploadUrlsJob",
+    "UploadDirectoryJob",
+    "UploadPostJob",
+    "ReprocessAssetsJob",
+    "RipPdfsJob",
+)
+#: ScheduledJob, and ActiveJob with its own elements below (§2.2, with the §2.9 decisions
+#: for taskProgressArray and triggerTime).
 _JOB_LISTS: Final[dict[str, str]] = {
     "locale": "08a",
     "description": "08a",
-    "triggerTime": "16",
-    "taskProgressArray": "08a",
     "metadataPublishJob": "16",
-    "uploadPostJob": "14",
     "optimizeImagesJob": "08a",
     "ripPdfsJob": "16",
     "reprocessAssetsJob": "08a",
@@ -142,7 +153,12 @@ _JOB_LISTS: Final[dict[str, str]] = {
 #: Type -> element -> the first column that has it (elements not listed: every column that
 #: has the type).
 SINCE: Final[dict[str, dict[str, str]]] = {
-    "ActiveJob": _JOB_LISTS,
+    "ActiveJob": {
+        **_JOB_LISTS,
+        "triggerTime": "16",
+        "taskProgressArray": "08a",
+        "uploadPostJob": "14",
+    },
     "ScheduledJob": _JOB_LISTS,
     "JobLog": {
         "originalJobName": "08a",
@@ -161,13 +177,9 @@ SINCE: Final[dict[str, dict[str, str]]] = {
     "ImageRenderingPublishJob": {"contextHandle": "6x"},
     "VideoPublishJob": {"contextHandle": "6x"},
     "AutomatedSetGenerationJob": {"synchronizationComplete": "17"},
-    "UploadUrlsJob": _OPTION_BLOCK,
-    "UploadDirectoryJob": _OPTION_BLOCK,
-    "UploadPostJob": _OPTION_BLOCK,
+    **dict.fromkeys(OPTION_BLOCK_TYPES, _OPTION_BLOCK),
     "ReprocessAssetsJob": {**_OPTION_BLOCK, "readyForPublish": "08b"},
-    "RipPdfsJob": _OPTION_BLOCK,
     "PhotoshopOptions": {"layerOptions": "6x"},
-    "PostScriptOptions": {"process": "08a", "alpha": "08a"},
     "PDFOptions": {"extractLinks": "10"},
     "AutoSetCreationOptions": {"autoSetsArray": "6x"},
     "MediaOptions": {
@@ -223,7 +235,9 @@ SINCE: Final[dict[str, dict[str, str]]] = {
         ),
         "threeDInfo": "21",
     },
-    "Folder": {"lastModified": "10", "childLastModified": "10", "permissionSetHandle": "16"},
+    # "legacy VideoInfo lacks fileSize [PHP]; fileSize added 4.0 to the info types" (§6.2)
+    "VideoInfo": {"fileSize": "08a"},
+    "Folder": {"lastModified": "10", "childLastModified": "10", "permissionSetHandle": "6x"},
     "getAssociatedAssetsReturn": {"subAssetArray": "17"},
     "getFoldersReturn": {"permissionSetArray": "16"},
     "getFolderTreeReturn": {"permissionSetArray": "16"},
@@ -232,7 +246,8 @@ SINCE: Final[dict[str, dict[str, str]]] = {
 #: Types an old version shaped differently (§2.7, §2.8): column -> type -> its sequence
 #: (name, XSD type, minOccurs). User: `role` until 6.0 renamed it `defaultRole`; neither
 #: from 2016-01-14-beta to 2017-10-29-beta (the table above); the sheet gives no minOccurs
-#: for the old User, and passwordExpires is left optional (ips-jobs has no value for it).
+#: for the old User and says to write all seven. PostScriptOptions: the legacy one requires
+#: resolution, colorspace and extractSearchWords; 4.0 added process and alpha (optional).
 _OLD_USER: Final = (
     ("userHandle", "xsd:string", 1),
     ("firstName", "xsd:string", 1),
@@ -240,7 +255,7 @@ _OLD_USER: Final = (
     ("email", "xsd:string", 1),
     ("role", "xsd:string", 1),
     ("isValid", "xsd:boolean", 1),
-    ("passwordExpires", "xsd:dateTime", 0),
+    ("passwordExpires", "xsd:dateTime", 1),
 )
 _OLD_PHOTOSHOP: Final = (
     ("maintainLayers", "xsd:boolean", 1),
@@ -250,6 +265,13 @@ _OLD_PHOTOSHOP: Final = (
 _LEGACY_POSTSCRIPT: Final = (
     ("resolution", "xsd:double", 1),
     ("colorspace", "xsd:string", 1),
+    ("extractSearchWords", "xsd:boolean", 1),
+)
+_OLD_POSTSCRIPT: Final = (
+    ("process", "xsd:string", 0),
+    ("resolution", "xsd:double", 1),
+    ("colorspace", "xsd:string", 1),
+    ("alpha", "xsd:boolean", 0),
     ("extractSearchWords", "xsd:boolean", 1),
 )
 _SIX_USER: Final = tuple(
@@ -262,10 +284,16 @@ SHAPES: Final[dict[str, dict[str, tuple[tuple[str, str, int], ...]]]] = {
         "PhotoshopOptions": _OLD_PHOTOSHOP,
         "PostScriptOptions": _LEGACY_POSTSCRIPT,
     },
-    "08a": {"User": _OLD_USER, "PhotoshopOptions": _OLD_PHOTOSHOP},
-    "08b": {"User": _OLD_USER, "PhotoshopOptions": _OLD_PHOTOSHOP},
-    "09": {"User": _OLD_USER, "PhotoshopOptions": _OLD_PHOTOSHOP},
+    **{
+        col: {
+            "User": _OLD_USER,
+            "PhotoshopOptions": _OLD_PHOTOSHOP,
+            "PostScriptOptions": _OLD_POSTSCRIPT,
+        }
+        for col in ("08a", "08b", "09")
+    },
     "10": {"User": _OLD_USER},
+    "11": {"User": _SIX_USER},
     "6x": {"User": _SIX_USER},
     "14": {"User": _SIX_USER},
 }
@@ -303,13 +331,14 @@ def column_of_namespace(namespace: str) -> str:
 
 
 def _has(since: str, col: str) -> bool:
-    return COLUMNS.index(col) >= COLUMNS.index(since)
+    return _RANK[col] >= _RANK[since]
 
 
 @functools.cache
 def absent_types(col: str) -> frozenset[str]:
     """The named types a column lacks."""
-    return frozenset(name for name, since in TYPE_SINCE.items() if not _has(since, col))
+    gone = frozenset(name for name, since in TYPE_SINCE.items() if not _has(since, col))
+    return gone | _LACKS_TYPES.get(col, frozenset())
 
 
 @functools.cache

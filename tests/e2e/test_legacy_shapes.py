@@ -458,3 +458,37 @@ def test_company_info_expires_reads_as_the_captured_answer_in_its_time_zone(
     info = company_info(central_server, account, SAMPLE_NS)
     assert names(info) == CAPTURED_NAMES
     assert info.findtext(f"{{{SAMPLE_NS}}}expires") == CAPTURED_EXPIRES
+
+
+# -- what else 4.0 to 4.5 clients could send (ips-versions.md §3) -----------------------------
+@pytest.mark.parametrize("inside", [True, False], ids=["in-photoshopOptions", "in-the-job"])
+def test_photoshop_flags_of_4_0_are_taken_as_layer_options(
+    server: Server, account: Account, inside: bool
+) -> None:
+    """createTemplate, extendLayers and extractText (4.0; parent and place undocumented) are
+    taken in the old photoshopOptions or directly in the job, and shown by newer namespaces
+    as layerOptions' flags."""
+    flags = "<createTemplate>true</createTemplate><extractText>false</extractText>"
+    old = elements(*OLD_PHOTOSHOP)
+    photoshop = f"<photoshopOptions>{old}{flags if inside else ''}</photoshopOptions>"
+    job = upload_urls(photoshop if inside else flags + photoshop)
+    submitted(server, account, ns("2009-07-31"), "Flags", job)
+    namespace = ns("2022-11-01-beta")
+    detail = scheduled_detail(server, account, namespace, "Flags", "uploadUrlsJob")
+    layers = detail.find(f"{{{namespace}}}photoshopOptions/{{{namespace}}}layerOptions")
+    assert children(layers) == [
+        ("layerNaming", "AppendName"),
+        ("anchor", "North"),
+        ("createTemplate", "true"),
+        ("extractText", "false"),
+    ]
+
+
+def test_xmp_template_elements_of_the_4_5_betas_are_taken_and_ignored(
+    server: Server, account: Account
+) -> None:
+    namespace = ns("2011-11-04-beta")
+    extra = "<xmpTemplateId>t1</xmpTemplateId><xmpTemplateOverride>true</xmpTemplateOverride>"
+    submitted(server, account, namespace, "Xmp", upload_directory(extra_after_metadata=extra))
+    detail = scheduled_detail(server, account, namespace, "Xmp", "uploadDirectoryJob")
+    assert not {"xmpTemplateId", "xmpTemplateOverride"} & set(names(detail))

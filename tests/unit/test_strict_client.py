@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +13,7 @@ from strict import StrictFailure, check_payload, payload_of
 
 from ips_jobs.domain.handles import HandleStyle
 from ips_jobs.domain.jobs import Run, RunState, TaskProgress, User
-from ips_jobs.wire import codec, mapping, schema
+from ips_jobs.wire import codec, mapping, schema, versions
 from ips_jobs.wire.namespaces import CANONICAL_NS, payload_ns
 
 SAMPLES = SHARED / "samples"
@@ -143,3 +144,63 @@ def test_user_info_has_each_versions_role_element(
     names = [etree.QName(c).localname for c in written[0]]
     for element in ("role", "defaultRole"):
         assert (element in names) == (element == role_element), names
+    if version is None or version < "2016":  # the old User: all seven, passwordExpires last
+        assert names[-1] == "passwordExpires" and len(names) == 7
+
+
+def test_every_name_the_version_table_gives_is_in_the_canonical_schema() -> None:
+    """A misspelt type or element in wire/versions.py would silently change nothing."""
+    doc = schema.schema_document()
+    xsd = "{http://www.w3.org/2001/XMLSchema}"
+    declared = {t.get("name"): t for t in doc.iter(f"{xsd}complexType") if t.get("name")}
+    declared.update({e.get("name"): e for e in doc.findall(f"{xsd}element")})
+    for type_name in versions.TYPE_SINCE:
+        assert type_name in declared, type_name
+
+    def members(*type_names: str) -> set[str]:
+        return {e.get("name") for t in type_names for e in declared[t].iter(f"{xsd}element")}
+
+    block = members(*versions.OPTION_BLOCK_TYPES)  # one table for the five
+    for type_name, elements in versions.SINCE.items():
+        found = block if type_name in versions.OPTION_BLOCK_TYPES else members(type_name)
+        assert set(elements) <= found, (type_name, set(elements) - found)
+
+
+def test_the_6_0_development_namespace_has_no_export_job() -> None:
+    """exportJob is unknown in 2011-11-04 (ips-versions.md §2.2, §2.5), known in 2012-02-14."""
+    for version, has in (("2011-11-04", False), ("2011-11-04-beta", False), ("2012-02-14", True)):
+        model = schema.return_type("getActiveJobs", payload_ns(version))
+        job = model._type_info["jobArray"]._type_info["items"]
+        assert ("exportJob" in job._type_info) == has, version
+        assert "taskProgressArray" in job._type_info  # otherwise as 6.0
+
+
+@pytest.mark.parametrize("version", [None, "2008-01-15", "2009-07-31"])
+def test_old_post_script_options_need_their_three_required_children(version: str | None) -> None:
+    namespace = payload_ns(version)
+    partial = replace(run(), detail={**run().detail, "postScriptOptions": {"process": "None"}})
+    whole = replace(
+        run(),
+        detail={
+            **run().detail,
+            "postScriptOptions": {
+                "process": "Rasterize",
+                "resolution": 72.0,
+                "colorspace": "Auto",
+                "alpha": False,
+                "extractSearchWords": False,
+            },
+        },
+    )
+    for job, kept in ((partial, False), (whole, True)):
+        data = {"jobArray": {"items": [mapping.active_job(job, HandleStyle.VERSIONED)]}}
+        written = answer("getActiveJobs", data, namespace, namespace)
+        check_payload(written)
+        found = written.find(f".//{{{namespace}}}postScriptOptions")
+        assert (found is not None) == kept
+        if found is not None:
+            names = [etree.QName(c).localname for c in found]
+            legacy = ["resolution", "colorspace", "extractSearchWords"]
+            assert names == (
+                legacy if version is None else ["process", *legacy[:2], "alpha", legacy[2]]
+            )
