@@ -370,14 +370,9 @@ class SqlJobRepository:
 
     # -- uploadPost jobs -------------------------------------------------------------------
     def open_upload(self, run: Run, files: Sequence[PostedFile]) -> Run | None:
-        insert_ = sqlite_insert if self.db.is_sqlite else postgresql_insert
+        insert = self._insert_new_run
         with self._writing() as c:
-            new_id = c.execute(
-                insert_(job_runs)
-                .values(run_values(run))
-                .on_conflict_do_nothing()
-                .returning(job_runs.c.id)
-            ).scalar_one_or_none()
+            new_id = insert.one(c, insert.args(run_values(run)))
             if new_id is None:
                 return None
             _add_posted(c, new_id, files)

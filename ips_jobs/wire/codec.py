@@ -64,10 +64,7 @@ def read(operation: str, element: etree._Element, namespace: str = CANONICAL_NS)
             _validate(older.validator(), None, piece.element)
             value: Any = piece.element.text or ""
         elif piece.name in older.PHOTOSHOP_FLAGS:
-            text = (piece.element.text or "").strip()
-            if text not in ("true", "false", "1", "0"):
-                raise InvalidParameter(piece.name, f"'{text}' is not a valid boolean")
-            value = _boolean(text, piece.name)
+            value = older.flag(piece.element, piece.name)
         else:
             piece_model = older.photoshop_type()
             _validate(older.validator(), piece_model, piece.element)

@@ -30,14 +30,20 @@ from lxml import etree
 from spyne.model.complex import ComplexModelBase
 
 from ips_jobs.errors import InvalidParameter, InvalidRequestXml
-from ips_jobs.wire import schema
+from ips_jobs.wire import schema, versions
 from ips_jobs.wire.namespaces import CANONICAL_NS, VERSIONS, payload_ns
+
+
+def _shaped(type_name: str) -> frozenset[str]:
+    """The namespaces whose version has its own shape of the type (versions.SHAPES)."""
+    return frozenset(payload_ns(v) for v in (None, *VERSIONS) if type_name in versions.shapes(v))
+
 
 #: Namespaces whose PhotoshopOptions is `{maintainLayers, layerNaming, anchor}` (ips-versions
 #: §2.7 and §3: exact for the legacy namespace, derived for 4.0 to 4.4).
-OLD_PHOTOSHOP_NS = frozenset(
-    payload_ns(v) for v in (None, "2008-01-15", "2008-09-10", "2009-07-31")
-)
+OLD_PHOTOSHOP_NS = _shaped("PhotoshopOptions")
+#: Namespaces whose PostScriptOptions requires resolution, colorspace, extractSearchWords.
+OLD_POSTSCRIPT_NS = _shaped("PostScriptOptions")
 #: Namespaces that take `uploadDirectoryJob/videoEncodingPreset`: known in 2008-09-10, unknown
 #: (so accepted) from 2008-01-15 to 2014-04-03; absent from the legacy namespace and from
 #: 2016-01-14-beta on (ips-versions §2.6 and §3).
@@ -165,9 +171,16 @@ def _drop_rename_files(param: etree._Element) -> None:
     """renameFiles, which 6.0 removed, is read as a boolean and dropped: a file is always
     renamed with its asset."""
     for node in list(param.iterchildren(f"{{{CANONICAL_NS}}}{RENAME_FILES}")):
-        if (node.text or "").strip() not in ("true", "false", "1", "0"):
-            raise InvalidParameter(RENAME_FILES, f"'{node.text}' is not a valid boolean")
+        flag(node, RENAME_FILES)
         _cut(node)
+
+
+def flag(node: etree._Element, field: str) -> bool:
+    """The xsd:boolean an old element without a schema type holds; 30001 if it holds none."""
+    text = (node.text or "").strip()
+    if text not in ("true", "false", "1", "0"):
+        raise InvalidParameter(field, f"'{node.text}' is not a valid boolean")
+    return text in ("true", "1")
 
 
 def put(data: dict[str, Any], taken: Taken, value: Any) -> None:
@@ -252,9 +265,12 @@ Converter = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 @functools.cache
 def converters(namespace: str) -> Mapping[str, Converter]:
     """Type name -> its converter in `namespace`, for the types an old shape changes."""
-    if namespace in OLD_PHOTOSHOP_NS:  # up to 4.4, PostScriptOptions required three children
-        return {"PhotoshopOptions": _old_photoshop, "PostScriptOptions": _old_postscript}
-    return {"PhotoshopOptions": _newer_photoshop}
+    if namespace not in OLD_PHOTOSHOP_NS:
+        return {"PhotoshopOptions": _newer_photoshop}
+    found: dict[str, Converter] = {"PhotoshopOptions": _old_photoshop}
+    if namespace in OLD_POSTSCRIPT_NS:
+        found["PostScriptOptions"] = _old_postscript
+    return found
 
 
 __all__ = [
@@ -263,6 +279,7 @@ __all__ = [
     "Taken",
     "canonical_photoshop",
     "converters",
+    "flag",
     "put",
     "take",
     "validator",

@@ -319,6 +319,11 @@ def column(version: str | None) -> str:
     return _COLUMN_OF[version]
 
 
+def shapes(version: str | None) -> Mapping[str, tuple[tuple[str, str, int], ...]]:
+    """The types the version shaped differently (SHAPES), by name."""
+    return SHAPES.get(_COLUMN_OF[version], {})
+
+
 def request_column(namespace: str) -> str:
     """The column a namespace's requests are read with: 2021-01-11-beta, answered as
     2017-10-29-beta, takes what 2021-04-26-beta has (§1)."""
