@@ -258,6 +258,17 @@ def test_a_manual_run_reaches_the_progress_asked_for_once_its_work_gets_there(
         assert reply.status == 200, reply.root
         [(handle, progress)] = wait_for(active)
         assert progress == "0"  # four files at 0.5 s each: the first is not there yet
+
+        def begun() -> bool:
+            """The run's first step is written: advancing before it is a race the engine
+            loses (the step's write clears the advance asked for meanwhile)."""
+            reply = call(
+                "getJobLogDetails",
+                f"<companyHandle>{company}</companyHandle><originalName>{name}</originalName>",
+            )
+            return "BeginUpload" in [t.text for t in reply.payload().iter(q("logType"))]
+
+        wait_for(begun)
         path = f"/_ips/jobs/{quote(handle, safe='')}/advance"
         moved = requests.post(served.base_url + path, json={"progress": 50}, timeout=30)
         assert moved.status_code == 200, moved.text
